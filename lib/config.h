@@ -1,0 +1,122 @@
+/*
+ * postern.conf: global "key = value" lines, "listener NAME { ... }" and
+ * "route "PATTERN" { ... }" blocks. Every key, its type and its default
+ * stand in one table in config.c; unknown keys and bad values are errors
+ * that name file:line.
+ */
+#ifndef POSTERN_CONFIG_H
+#define POSTERN_CONFIG_H
+
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define POSTERN_CONF_DEFAULT	"/etc/postern/postern.conf"
+
+struct strlist {
+	char	**v;
+	size_t	  n;
+};
+
+struct cidr {
+	int	 family;		/* AF_INET or AF_INET6 */
+	uint8_t	 addr[16];
+	unsigned prefix;
+};
+
+struct cidrlist {
+	struct cidr	*v;
+	size_t		 n;
+};
+
+enum tls_mode { TLS_NONE, TLS_MAY, TLS_REQUIRED, TLS_IMPLICIT };
+enum auth_mode { AUTH_NO, AUTH_MAY, AUTH_REQUIRED };
+enum mailbox_kind { MAILBOX_MAILDIR, MAILBOX_MBOX };
+enum route_tls { RTLS_NONE, RTLS_MAY, RTLS_ENCRYPT, RTLS_VERIFY, RTLS_DANE };
+
+struct listener_conf {
+	char		*name;
+	int		 line;
+	struct strlist	 listen;		/* "addr:port", "[v6]:port" */
+	int		 tls;			/* enum tls_mode */
+	char		*cert;
+	char		*key;
+	int		 auth;			/* enum auth_mode */
+	uint64_t	 max_message_size;	/* bytes */
+	uint64_t	 max_recipients;
+};
+
+struct route_conf {
+	char		*pattern;		/* "example.com", "*.example.com", "*" */
+	int		 line;
+	char		*via;			/* "mx", "host:port", "[host]:port" */
+	int		 tls;			/* enum route_tls */
+};
+
+struct config {
+	char		*path;
+	char		*hostname;
+	char		*spool;
+	struct strlist	 local_domains;
+	struct strlist	 relay_domains;
+	struct cidrlist	 trusted_networks;
+	char		*relayhost;
+	struct strlist	 dns_forwarders;
+	uint64_t	 remote_port;
+	char		*helo_name;
+	char		*pam_service;
+	char		*aliases;
+	int		 mailbox;		/* enum mailbox_kind */
+	char		*admin_group;
+	char		*libexec_dir;
+	uint64_t	 queue_min_backoff;	/* seconds */
+	uint64_t	 queue_max_backoff;	/* seconds */
+	uint64_t	 max_queue_lifetime;	/* seconds */
+	uint64_t	 commit_wait;		/* milliseconds */
+	uint64_t	 delivery_concurrency;
+	uint64_t	 smtp_connect_timeout;	/* seconds */
+	uint64_t	 smtp_timeout;		/* seconds */
+	uint64_t	 smtpd_timeout;		/* seconds */
+	int		 log_level;		/* enum log_level */
+
+	struct listener_conf	*listeners;
+	size_t			 nlisteners;
+	struct route_conf	*routes;
+	size_t			 nroutes;
+};
+
+/* NULL on error, with every problem ("file:line: what") appended to err. */
+struct config	*config_load(const char *path, struct buf *err);
+struct config	*config_parse_buf(const char *path, const char *text, size_t len,
+		    struct buf *err);
+/* The whole text of a file, for IPC_CONFIG. -1 with errno. */
+int		 config_read_file(const char *path, struct buf *out);
+void		 config_free(struct config *);
+
+/* Domain list match, case-insensitive: "example.org" matches itself only,
+ * ".example.org" and "*.example.org" match its subdomains. */
+int	domain_list_match(const struct strlist *, const char *domain);
+/* The first route whose pattern matches domain, or NULL. */
+const struct route_conf *config_route_for_domain(const struct config *,
+	    const char *domain);
+
+int	cidr_parse(const char *, struct cidr *);
+int	cidr_match_addr(const struct cidr *, const struct sockaddr *);
+int	cidrlist_match(const struct cidrlist *, const struct sockaddr *);
+
+/*
+ * "host", "host:port", "[host]:port", "[v6addr]:port", "v4:port".
+ * bracketed is set when the host stood in brackets (no MX lookup).
+ * port is defport when none is given. -1 when malformed.
+ */
+int	hostport_parse(const char *, char *host, size_t hostsz, uint16_t *port,
+	    int *bracketed, uint16_t defport);
+
+/* "35M" -> bytes, "5d" -> seconds; exported for tests. */
+int	config_parse_size(const char *, uint64_t *);
+int	config_parse_duration(const char *, uint64_t *, int millis);
+
+#endif

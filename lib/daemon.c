@@ -1,0 +1,58 @@
+/* Common start of every child daemon: arguments, logging, config. */
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+
+struct config *
+daemon_init(int argc, char **argv, const char *ident, struct daemon_args *a)
+{
+	struct config	*c;
+	struct buf	 err;
+	struct stat	 st;
+	int		 ch;
+
+	a->conf_path = POSTERN_CONF_DEFAULT;
+	a->foreground = 0;
+	while ((ch = getopt(argc, argv, "df:")) != -1) {
+		switch (ch) {
+		case 'd':
+			a->foreground = 1;
+			break;
+		case 'f':
+			a->conf_path = optarg;
+			break;
+		default:
+			fprintf(stderr, "usage: %s [-d] [-f config]\n", ident);
+			exit(2);
+		}
+	}
+	log_init(ident, a->foreground);
+	if (fstat(DAEMON_MASTER_FD, &st) == -1 || !S_ISSOCK(st.st_mode))
+		log_fatal("not started by the postern master (no channel on fd %d)",
+		    DAEMON_MASTER_FD);
+	buf_init(&err);
+	if ((c = config_load(a->conf_path, &err)) == NULL) {
+		log_err("%s", buf_cstr(&err) ? err.p : "config error");
+		exit(1);
+	}
+	buf_free(&err);
+	log_set_level((enum log_level)c->log_level);
+	if (getenv("POSTERN_DEBUG") && strcmp(getenv("POSTERN_DEBUG"), "1") == 0)
+		log_set_level(LOG_LVL_DEBUG);
+	return c;
+}
+
+void
+daemon_spool_path(const struct config *c, const char *sub, char *out, size_t outsz)
+{
+	int n = snprintf(out, outsz, "%s/%s", c->spool, sub);
+
+	if (n < 0 || (size_t)n >= outsz)
+		log_fatal("spool path too long: %s/%s", c->spool, sub);
+}

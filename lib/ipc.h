@@ -1,0 +1,215 @@
+/*
+ * Framed IPC between postern's processes, over AF_UNIX SOCK_SEQPACKET.
+ *
+ * One frame is one packet: a 16-byte header (type, payload length, request
+ * id, flags; host byte order, as both ends are on one machine) followed by
+ * the payload, at most IPC_MAX_PAYLOAD bytes. A frame may carry one file
+ * descriptor (SCM_RIGHTS); flag IPC_F_FD says so, and a frame whose flag and
+ * ancillary data disagree is malformed. A malformed frame (short, truncated,
+ * unknown type, unknown flag, length mismatch) closes the channel: the peer
+ * is logged and dropped, the daemon goes on.
+ *
+ * Payloads are encoded with lib/pack.h. The payload of every type is written
+ * next to it below as a list of fields: u32, u64, str (u32 length + bytes),
+ * bytes. "id" is the header's request id; a reply carries the id of the
+ * request it answers.
+ */
+#ifndef POSTERN_IPC_H
+#define POSTERN_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define IPC_HDR_LEN		16
+#define IPC_MAX_PAYLOAD		(64 * 1024)
+#define IPC_F_FD		0x1u
+/* Bytes queued for writing beyond which a sender should stop reading input. */
+#define IPC_HIGH_WATER		(1024 * 1024)
+
+/* Kinds of process; used in IPC_PEER and in log lines. */
+enum proc_kind {
+	PROC_MASTER = 0,
+	PROC_SMTPD,
+	PROC_QUEUE,
+	PROC_DELIVER,
+	PROC_RESOLVER,
+	PROC_MAX
+};
+
+/* Status class of a result, as seen by queue-mgr. */
+enum rcpt_status {
+	RCPT_OK = 0,		/* delivered (2xx) */
+	RCPT_TEMPFAIL = 1,	/* try again later (4xx, connection failure) */
+	RCPT_PERMFAIL = 2,	/* bounce (5xx) */
+};
+
+/* DNS answer status, resolver -> deliver. */
+enum dns_status {
+	DNS_OK = 0,		/* answers follow */
+	DNS_NXDOMAIN = 1,	/* the name does not exist */
+	DNS_NODATA = 2,		/* the name exists, no record of that type */
+	DNS_TEMPFAIL = 3,	/* SERVFAIL, timeout, no server: try again */
+	DNS_BOGUS = 4,		/* DNSSEC validation failed */
+};
+
+enum dns_qtype {
+	DNS_Q_A = 1,
+	DNS_Q_MX = 15,
+	DNS_Q_AAAA = 28,
+};
+
+enum ipc_type {
+	IPC_NONE = 0,
+
+	/* ---- master -> any child ---- */
+	/* fd = one end of a channel to another daemon. u32 proc_kind of that
+	 * daemon. Replaces any earlier channel to the same kind (the peer was
+	 * restarted). */
+	IPC_PEER,
+	/* fd = a listening TCP socket (smtpd). u32 listener index in the
+	 * config's listener list (order of the file), str "addr:port". */
+	IPC_LISTENER,
+	/* fd = the listening control socket (queue-mgr). no payload. */
+	IPC_CONTROL_LISTENER,
+	/* The config file's whole text for a reload: str path, bytes text.
+	 * The child parses it with config_parse_buf() and, if valid, applies
+	 * what it can without restart. */
+	IPC_CONFIG,
+	/* Sent once every initial IPC_PEER/IPC_LISTENER has been sent. no payload. */
+	IPC_START,
+
+	/* ---- any child -> master ---- */
+	/* The child is chrooted, unprivileged and serving. no payload. */
+	IPC_READY,
+
+	/* ---- smtpd -> queue-mgr: one message ---- */
+	/* id = a transaction number chosen by smtpd, unique per smtpd channel.
+	 * u64 arrival (unix seconds), str client address, str client helo,
+	 * str sender (no brackets; "" for the null sender), u32 nrcpt,
+	 * nrcpt x str recipient. Asks for a queue id, sent before 354. */
+	IPC_MSG_BEGIN,
+	/* id, bytes: the next piece of content, in wire form with CRLF line
+	 * endings and dot-unstuffed, the Received header first. */
+	IPC_MSG_DATA,
+	/* id, no payload: content complete; make it durable. */
+	IPC_MSG_END,
+	/* id, no payload: forget this transaction (client went away, too big,
+	 * rejected). No reply. */
+	IPC_MSG_ABORT,
+
+	/* ---- queue-mgr -> smtpd ---- */
+	/* id, str queue id: BEGIN accepted, send data. */
+	IPC_MSG_BEGIN_OK,
+	/* id, str queue id: END done; the message is on disk (synced). Only
+	 * now may smtpd send 250. */
+	IPC_MSG_COMMITTED,
+	/* id, str reply text like "451 4.3.0 Queue write error": BEGIN or END
+	 * failed, the transaction is gone. smtpd sends this text to the client. */
+	IPC_MSG_TEMPFAIL,
+
+	/* ---- queue-mgr -> deliver: one job = one message, one domain ---- */
+	/* id = job id chosen by queue-mgr. fd = a read-only file descriptor
+	 * (memfd) holding the content as stored, from offset 0.
+	 * str queue id, str sender ("" = null sender), str domain,
+	 * u32 nrcpt, nrcpt x str recipient. */
+	IPC_DELIVER_JOB,
+
+	/* ---- deliver -> queue-mgr ---- */
+	/* id = job id. u32 nrcpt (same count and order as the job), then per
+	 * recipient: u32 rcpt_status, str reply ("250 2.0.0 Ok" or our own text
+	 * for failures without a reply), str relay ("host[addr]:port" or "none").
+	 * Exactly one per job. */
+	IPC_DELIVER_RESULT,
+
+	/* ---- deliver -> resolver ---- */
+	/* id = query id chosen by deliver. u32 dns_qtype, str name. */
+	IPC_DNS_QUERY,
+
+	/* ---- resolver -> deliver ---- */
+	/* id. u32 dns_status, u32 secure (1 if DNSSEC-validated), u32 n, then
+	 * n answers: for DNS_Q_MX u32 preference + str exchange host (no
+	 * trailing dot); for A/AAAA str address in text form. */
+	IPC_DNS_ANSWER,
+
+	/* ---- posternctl -> queue-mgr (control socket) ---- */
+	/* no payload. Replies: zero or more IPC_CTL_QUEUE_ENTRY, then IPC_CTL_END. */
+	IPC_CTL_QUEUE,
+	/* str queue id, or "" for all. Reply: IPC_CTL_OK or IPC_CTL_ERROR. */
+	IPC_CTL_FLUSH,
+
+	/* ---- queue-mgr -> posternctl ---- */
+	/* str queue id, u64 arrival, u64 size, str sender, u32 state
+	 * (enum queue_state), u64 next try (unix seconds, 0 = none),
+	 * str last error ("" = none), u32 nrcpt, nrcpt x (str recipient,
+	 * u32 rcpt state: 0 pending, 1 delivered, 2 bounced). */
+	IPC_CTL_QUEUE_ENTRY,
+	/* u32 count of entries sent. */
+	IPC_CTL_END,
+	/* str human-readable text. */
+	IPC_CTL_OK,
+	/* str human-readable error. */
+	IPC_CTL_ERROR,
+
+	IPC_TYPE_MAX
+};
+
+/* A message's state as posternctl shows it. */
+enum queue_state {
+	QSTATE_ACTIVE = 0,	/* being delivered now */
+	QSTATE_DEFERRED = 1,	/* waiting for its next try */
+	QSTATE_HELD = 2,	/* held by the admin (issue 7) */
+};
+
+struct ipc_msg {
+	uint32_t	 type;
+	uint32_t	 id;
+	int		 fd;		/* -1 when none; the handler owns it */
+	const uint8_t	*data;
+	size_t		 len;
+};
+
+struct ipc_chan;
+struct event_base;
+
+typedef void (*ipc_msg_cb)(struct ipc_chan *, struct ipc_msg *, void *);
+typedef void (*ipc_close_cb)(struct ipc_chan *, void *);
+
+/*
+ * Wraps a connected SOCK_SEQPACKET socket (made non-blocking here).
+ * on_msg runs for each valid frame; if it does not take the passed fd
+ * (set msg->fd = -1), the fd is closed after it returns. on_close runs once
+ * when the peer is gone or broke the protocol; the callback must then free
+ * the channel with ipc_chan_free() (it may do so inside on_close, and it
+ * may free the channel inside on_msg too).
+ */
+struct ipc_chan	*ipc_chan_new(struct event_base *, int fd, const char *peer_name,
+		    ipc_msg_cb, ipc_close_cb, void *arg);
+void		 ipc_chan_free(struct ipc_chan *);
+/* Queues one frame. fd (or -1) is handed over: it is closed once sent or
+ * when the channel dies. Returns -1 if the payload is too big or memory is
+ * short (fd is closed then too). */
+int		 ipc_send(struct ipc_chan *, uint32_t type, uint32_t id, int fd,
+		    const void *data, size_t len);
+int		 ipc_send_buf(struct ipc_chan *, uint32_t type, uint32_t id, int fd,
+		    const struct buf *);
+/* Bytes queued and not yet written: stop producing above IPC_HIGH_WATER. */
+size_t		 ipc_pending(const struct ipc_chan *);
+/* Runs when the queue drains below IPC_HIGH_WATER / 2 after being above. */
+void		 ipc_set_drain_cb(struct ipc_chan *, void (*)(struct ipc_chan *, void *));
+int		 ipc_chan_fd(const struct ipc_chan *);
+const char	*ipc_type_name(uint32_t);
+
+/* Blocking use, for posternctl and tests: whole frames, one at a time. */
+int	ipc_sync_send(int sock, uint32_t type, uint32_t id, int fd,
+	    const void *data, size_t len);
+/* Receives one frame into out (payload copied into payload, which must have
+ * IPC_MAX_PAYLOAD bytes). timeout_ms < 0 waits forever. Returns 0, or -1
+ * with errno (ETIMEDOUT, EPROTO for a malformed frame, ECONNRESET at EOF). */
+int	ipc_sync_recv(int sock, struct ipc_msg *out, uint8_t *payload, int timeout_ms);
+
+/* socketpair(AF_UNIX, SOCK_SEQPACKET) with close-on-exec. */
+int	ipc_socketpair(int sv[2]);
+
+#endif
