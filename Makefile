@@ -75,7 +75,8 @@ UNIT_BIN	:= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # test_smtpd_x -> smtpd, test_queue_x -> queue-mgr, test_lib_x -> (lib only)
 unit_word	= $(word 2,$(subst _, ,$(1)))
 unit_folder	= $(if $(filter queue,$(call unit_word,$(1))),queue-mgr,$(filter $(DAEMONS),$(call unit_word,$(1))))
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(foreach d,$(DAEMONS),$(call objnomain_of,$(d)))
+.SECONDEXPANSION:
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $$(foreach f,$$(call unit_folder,$$*),$$(call objnomain_of,$$(f)))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(foreach f,$(call unit_folder,$*),$(call objnomain_of,$(f)) $(LIBS_$(f))) $(LIB_OBJ) -lcmocka $(BASE_LIBS)
 
