@@ -89,12 +89,27 @@ static const struct key route_keys[] = {
 	{ NULL, 0, 0, NULL, 0, 0, NULL }
 };
 
+#define NGLOBAL	(sizeof(global_keys) / sizeof(global_keys[0]))
+
 struct parser {
 	const char	*path;
 	int		 line;
 	struct buf	*err;
 	int		 nerr;
+	int		 gline[NGLOBAL];	/* where each global key was set */
 };
+
+/* The line a global key was set on, 0 when it kept its default. */
+static int
+global_line(const struct parser *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; global_keys[i].name; i++)
+		if (strcmp(global_keys[i].name, name) == 0)
+			return p->gline[i];
+	return 0;
+}
 
 static void
 perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -545,9 +560,10 @@ check_config(struct parser *p, struct config *c)
 	int		 br;
 	size_t		 i, j;
 
-	p->line = 0;
+	p->line = global_line(p, "spool");
 	if (c->spool[0] != '/')
 		perr(p, "spool: '%s' must be an absolute path", c->spool);
+	p->line = global_line(p, "relayhost");
 	if (c->relayhost[0] && hostport_parse(c->relayhost, host, sizeof(host),
 	    &port, &br, 25) == -1)
 		perr(p, "relayhost: '%s' is not host, host:port or [host]:port",
@@ -558,10 +574,14 @@ check_config(struct parser *p, struct config *c)
 			perr(p, "listener %s: no 'listen' address",
 			    c->listeners[i].name);
 		for (j = 0; j < c->listeners[i].listen.n; j++) {
+			struct in6_addr a6;
 			if (hostport_parse(c->listeners[i].listen.v[j], host,
-			    sizeof(host), &port, &br, 0) == -1 || port == 0)
+			    sizeof(host), &port, &br, 0) == -1 || port == 0 ||
+			    (inet_pton(AF_INET, host, &a6) != 1 &&
+			    inet_pton(AF_INET6, host, &a6) != 1))
 				perr(p, "listener %s: listen: '%s' is not "
-				    "address:port", c->listeners[i].name,
+				    "address:port (a numeric IPv4 address, or "
+				    "[IPv6]:port)", c->listeners[i].name,
 				    c->listeners[i].listen.v[j]);
 		}
 		for (j = 0; j < i; j++)
@@ -585,7 +605,7 @@ check_config(struct parser *p, struct config *c)
 struct config *
 config_parse_buf(const char *path, const char *text, size_t len, struct buf *err)
 {
-	struct parser	 p = { path, 0, err, 0 };
+	struct parser	 p = { path, 0, err, 0, { 0 } };
 	struct config	*c;
 	struct buf	 line;
 	const char	*s = text, *end = text + len, *nl;
@@ -689,6 +709,8 @@ config_parse_buf(const char *path, const char *text, size_t len, struct buf *err
 			    keys == route_keys ? " in route block" : "");
 			continue;
 		}
+		if (keys == global_keys)
+			p.gline[kd - global_keys] = p.line;
 		if (set_key(&p, kd, base, v) == -1)
 			goto oom;
 	}

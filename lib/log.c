@@ -49,6 +49,9 @@ log_level_parse(const char *s, enum log_level *out)
 	return -1;
 }
 
+static void log_emit(enum log_level, const char *, va_list, const char *)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_emit(enum log_level l, const char *fmt, va_list ap, const char *suffix)
 {

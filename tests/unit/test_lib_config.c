@@ -112,8 +112,22 @@ test_every_error_is_reported(void **state)
 	assert_non_null(strstr(e, "test.conf:3: mailbox: 'mbx' is not one of: maildir mbox"));
 	assert_non_null(strstr(e, "test.conf:5: max_message_size"));
 	assert_non_null(strstr(e, "block not closed"));
-	assert_non_null(strstr(e, "spool: 'relative/path' must be an absolute path"));
+	assert_non_null(strstr(e, "test.conf:7: spool: 'relative/path' must be an absolute path"));
 	assert_non_null(strstr(e, "listener x: no 'listen' address"));
+	buf_free(&err);
+}
+
+static void
+test_listen_address_must_be_numeric(void **state)
+{
+	struct buf	 err;
+	struct config	*c = parse("listener a {\n listen = mail.example.org:25\n}\n"
+	    "listener b {\n listen = 127.0.0.1\n}\n", &err);
+
+	(void)state;
+	assert_null(c);
+	assert_non_null(strstr(buf_cstr(&err), "test.conf:1: listener a: listen: 'mail.example.org:25'"));
+	assert_non_null(strstr(err.p, "test.conf:4: listener b: listen: '127.0.0.1'"));
 	buf_free(&err);
 }
 
@@ -205,6 +219,7 @@ main(void)
 		cmocka_unit_test(test_listener_and_route_blocks),
 		cmocka_unit_test(test_unknown_key_names_file_and_line),
 		cmocka_unit_test(test_every_error_is_reported),
+		cmocka_unit_test(test_listen_address_must_be_numeric),
 		cmocka_unit_test(test_sizes_and_durations),
 		cmocka_unit_test(test_cidr_matching),
 		cmocka_unit_test(test_hostport_forms),

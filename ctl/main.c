@@ -1,0 +1,337 @@
+/* posternctl: arguments, the control socket, and the verbs queue and flush. */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+
+#include "config.h"
+#include "format.h"
+#include "ipc.h"
+#include "pack.h"
+#include "privsep.h"
+
+/* How long we wait for each answer from queue-mgr. */
+#define CTL_TIMEOUT_MS	30000
+#define CTL_REQ_ID	1
+
+static void
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: posternctl [-f config] queue [--json]\n"
+	    "       posternctl [-f config] flush [QUEUE_ID]\n"
+	    "\n"
+	    "  queue        list the queued messages\n"
+	    "    --json     as a JSON array: id, arrival, size, sender, state,\n"
+	    "               next_try, last_error, recipients [{address, state}]\n"
+	    "  flush [ID]   try every deferred message (or one) now\n"
+	    "  -f config    default %s\n", POSTERN_CONF_DEFAULT);
+	exit(code);
+}
+
+static int
+ctl_connect(const struct config *c)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
+	    c->spool, SPOOL_CONTROL_SOCK) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "posternctl: control socket path too long: "
+		    "%s/%s\n", c->spool, SPOOL_CONTROL_SOCK);
+		exit(1);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) == -1) {
+		fprintf(stderr, "posternctl: socket: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		return fd;
+	switch (errno) {
+	case ENOENT:
+	case ECONNREFUSED:
+		fprintf(stderr, "posternctl: postern is not running (cannot "
+		    "connect to %s: %s)\n", sun.sun_path, strerror(errno));
+		break;
+	case EACCES:
+	case EPERM:
+		fprintf(stderr, "posternctl: permission denied on %s: run "
+		    "posternctl as root or as a member of the admin group "
+		    "(admin_group = %s)\n", sun.sun_path, c->admin_group);
+		break;
+	default:
+		fprintf(stderr, "posternctl: cannot connect to %s: %s\n",
+		    sun.sun_path, strerror(errno));
+	}
+	exit(1);
+}
+
+/* One reply frame; exits with a clear message on timeout or a dead peer. */
+static void
+ctl_recv(int fd, struct ipc_msg *m, uint8_t *payload)
+{
+	if (ipc_sync_recv(fd, m, payload, CTL_TIMEOUT_MS) == 0) {
+		if (m->fd != -1) {
+			close(m->fd);
+			m->fd = -1;
+		}
+		return;
+	}
+	if (errno == ETIMEDOUT)
+		fprintf(stderr, "posternctl: no answer from postern within "
+		    "%d s\n", CTL_TIMEOUT_MS / 1000);
+	else if (errno == ECONNRESET)
+		fprintf(stderr, "posternctl: postern closed the connection "
+		    "(not allowed? see the mail log)\n");
+	else if (errno == EPROTO)
+		fprintf(stderr, "posternctl: malformed answer from postern\n");
+	else
+		fprintf(stderr, "posternctl: reading the answer: %s\n",
+		    strerror(errno));
+	exit(1);
+}
+
+/* IPC_CTL_ERROR's text on stderr, exit 1. */
+static void
+ctl_fail(const struct ipc_msg *m)
+{
+	struct unpack	 u;
+	struct buf	 safe;
+	char		*s = NULL;
+
+	unpack_init(&u, m->data, m->len);
+	buf_init(&safe);
+	if (unpack_str(&u, &s, CTL_MAX_ERROR) == -1 || unpack_done(&u) == -1 ||
+	    ctl_term_safe(&safe, s) == -1 || buf_cstr(&safe) == NULL)
+		fprintf(stderr, "posternctl: postern reported an error\n");
+	else
+		fprintf(stderr, "posternctl: %s\n", safe.p);
+	exit(1);
+}
+
+static void
+ctl_send(int fd, uint32_t type, const struct buf *b)
+{
+	if (ipc_sync_send(fd, type, CTL_REQ_ID, -1, b ? b->p : NULL,
+	    b ? b->len : 0) == -1) {
+		fprintf(stderr, "posternctl: sending the request: %s\n",
+		    strerror(errno));
+		exit(1);
+	}
+}
+
+static void
+out(const struct buf *b)
+{
+	if (b->len > 0 && fwrite(b->p, 1, b->len, stdout) != b->len) {
+		fprintf(stderr, "posternctl: writing output: %s\n",
+		    strerror(errno));
+		exit(1);
+	}
+}
+
+static int
+cmd_queue(int fd, int json)
+{
+	struct ctl_entry	*ents = NULL, *ne;
+	struct ipc_msg		 m;
+	struct unpack		 u;
+	struct buf		 b;
+	uint8_t			*payload;
+	size_t			 n = 0, cap = 0;
+	uint32_t		 count;
+
+	if ((payload = malloc(IPC_MAX_PAYLOAD)) == NULL) {
+		fprintf(stderr, "posternctl: out of memory\n");
+		return 1;
+	}
+	buf_init(&b);
+	ctl_send(fd, IPC_CTL_QUEUE, NULL);
+	/* JSON streams entry by entry; the table needs all rows to align */
+	if (json)
+		fputs("[", stdout);
+	for (;;) {
+		ctl_recv(fd, &m, payload);
+		if (m.type == IPC_CTL_ERROR)
+			ctl_fail(&m);
+		if (m.type == IPC_CTL_END)
+			break;
+		if (m.type != IPC_CTL_QUEUE_ENTRY) {
+			fprintf(stderr, "posternctl: unexpected %s from "
+			    "postern\n", ipc_type_name(m.type));
+			return 1;
+		}
+		if (n == cap) {
+			cap = json ? 1 : (cap ? cap * 2 : 64);
+			if ((ne = reallocarray(ents, cap, sizeof(*ents))) == NULL) {
+				fprintf(stderr, "posternctl: out of memory\n");
+				return 1;
+			}
+			ents = ne;
+		}
+		if (ctl_entry_unpack(m.data, m.len, &ents[json ? 0 : n]) == -1) {
+			fprintf(stderr, "posternctl: malformed queue entry "
+			    "from postern\n");
+			return 1;
+		}
+		if (json) {
+			buf_reset(&b);
+			if ((n > 0 && buf_appends(&b, ",\n") == -1) ||
+			    ctl_json_entry(&b, &ents[0]) == -1) {
+				fprintf(stderr, "posternctl: out of memory\n");
+				return 1;
+			}
+			out(&b);
+			ctl_entry_free(&ents[0]);
+		}
+		n++;
+	}
+	unpack_init(&u, m.data, m.len);
+	if (unpack_u32(&u, &count) == -1 || unpack_done(&u) == -1) {
+		fprintf(stderr, "posternctl: malformed end of list from "
+		    "postern\n");
+		return 1;
+	}
+	if (count != n)
+		fprintf(stderr, "posternctl: warning: postern announced %u "
+		    "entries, %zu arrived\n", count, n);
+	if (json)
+		fputs("]\n", stdout);
+	else {
+		if (ctl_format_table(&b, ents, n, time(NULL)) == -1) {
+			fprintf(stderr, "posternctl: out of memory\n");
+			return 1;
+		}
+		out(&b);
+		for (size_t i = 0; i < n; i++)
+			ctl_entry_free(&ents[i]);
+	}
+	free(ents);
+	buf_free(&b);
+	free(payload);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int
+cmd_flush(int fd, const char *id)
+{
+	struct ipc_msg	 m;
+	struct unpack	 u;
+	struct buf	 b, safe;
+	uint8_t		*payload;
+	char		*s = NULL;
+
+	if (strlen(id) > CTL_MAX_ID || strpbrk(id, "\r\n") != NULL) {
+		fprintf(stderr, "posternctl: '%s' is not a queue id\n", id);
+		return 1;
+	}
+	if ((payload = malloc(IPC_MAX_PAYLOAD)) == NULL) {
+		fprintf(stderr, "posternctl: out of memory\n");
+		return 1;
+	}
+	buf_init(&b);
+	buf_init(&safe);
+	if (pack_str(&b, id) == -1) {
+		fprintf(stderr, "posternctl: out of memory\n");
+		return 1;
+	}
+	ctl_send(fd, IPC_CTL_FLUSH, &b);
+	ctl_recv(fd, &m, payload);
+	if (m.type == IPC_CTL_ERROR)
+		ctl_fail(&m);
+	if (m.type != IPC_CTL_OK) {
+		fprintf(stderr, "posternctl: unexpected %s from postern\n",
+		    ipc_type_name(m.type));
+		return 1;
+	}
+	unpack_init(&u, m.data, m.len);
+	if (unpack_str(&u, &s, CTL_MAX_ERROR) == -1 || unpack_done(&u) == -1 ||
+	    ctl_term_safe(&safe, s) == -1 || buf_cstr(&safe) == NULL) {
+		fprintf(stderr, "posternctl: malformed answer from postern\n");
+		return 1;
+	}
+	printf("%s\n", safe.p);
+	free(s);
+	buf_free(&b);
+	buf_free(&safe);
+	free(payload);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option queue_opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct config	*c;
+	struct buf	 err;
+	const char	*conf = POSTERN_CONF_DEFAULT, *verb;
+	int		 ch, fd, json = 0, r;
+
+	while ((ch = getopt(argc, argv, "+f:h")) != -1) {
+		switch (ch) {
+		case 'f':
+			conf = optarg;
+			break;
+		case 'h':
+			usage(0);
+			break;
+		default:
+			usage(2);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage(2);
+	verb = argv[0];
+	if (strcmp(verb, "help") == 0)
+		usage(0);
+	if (strcmp(verb, "queue") != 0 && strcmp(verb, "flush") != 0) {
+		fprintf(stderr, "posternctl: unknown command '%s'\n", verb);
+		usage(2);
+	}
+	optind = 1;
+	if (strcmp(verb, "queue") == 0) {
+		while ((ch = getopt_long(argc, argv, "+h", queue_opts,
+		    NULL)) != -1) {
+			if (ch == 'j')
+				json = 1;
+			else
+				usage(ch == 'h' ? 0 : 2);
+		}
+		if (optind != argc)
+			usage(2);
+	} else if (argc > 2)
+		usage(2);
+
+	buf_init(&err);
+	if ((c = config_load(conf, &err)) == NULL) {
+		fputs(buf_cstr(&err) ? err.p : "configuration error\n", stderr);
+		return 1;
+	}
+	buf_free(&err);
+	fd = ctl_connect(c);
+	if (strcmp(verb, "queue") == 0)
+		r = cmd_queue(fd, json);
+	else
+		r = cmd_flush(fd, argc == 2 ? argv[1] : "");
+	close(fd);
+	config_free(c);
+	return r;
+}

@@ -1,0 +1,93 @@
+/* SIGHUP: re-read the config, keep the old one if the new one is wrong, pass it on. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "master.h"
+
+/* The sockets are bound once, as root: new addresses need a restart. */
+static int
+listeners_changed(const struct master *m, const struct config *nc)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < nc->nlisteners; i++) {
+		for (j = 0; j < nc->listeners[i].listen.n; j++, n++) {
+			if (n >= m->nsocks || m->socks[n].index != i ||
+			    strcmp(m->socks[n].addr,
+			    nc->listeners[i].listen.v[j]) != 0)
+				return 1;
+		}
+	}
+	return n != m->nsocks;
+}
+
+static void
+log_errors(struct buf *err)
+{
+	char	*s, *nl;
+
+	if (buf_cstr(err) == NULL)
+		return;
+	for (s = err->p; *s != '\0'; s = nl + 1) {
+		if ((nl = strchr(s, '\n')) == NULL) {
+			log_err("%s", s);
+			break;
+		}
+		*nl = '\0';
+		log_err("%s", s);
+	}
+}
+
+static void
+warn_restart(const char *what, const char *old, const char *new)
+{
+	if (strcmp(old, new) != 0)
+		log_warn("reload: %s changed ('%s' -> '%s'); it takes effect "
+		    "when postern is restarted", what, old, new);
+}
+
+void
+reload_config(struct master *m)
+{
+	struct config	*nc;
+	struct buf	 text, err;
+
+	log_info("reloading %s", m->conf_path);
+	buf_init(&text);
+	buf_init(&err);
+	/* parse exactly the bytes the children will get */
+	if (config_read_file(m->conf_path, &text) == -1) {
+		log_errno("reload: cannot read %s; keeping the running "
+		    "configuration", m->conf_path);
+		goto done;
+	}
+	nc = config_parse_buf(m->conf_path, text.p ? text.p : "", text.len, &err);
+	if (nc != NULL && setup_check_listeners(nc, &err) > 0) {
+		config_free(nc);
+		nc = NULL;
+	}
+	if (nc == NULL) {
+		log_errors(&err);
+		log_err("reload: %s has errors; keeping the running "
+		    "configuration", m->conf_path);
+		goto done;
+	}
+	if (listeners_changed(m, nc))
+		log_warn("reload: listener addresses changed; they take "
+		    "effect when postern is restarted");
+	warn_restart("spool", m->conf->spool, nc->spool);
+	warn_restart("admin_group", m->conf->admin_group, nc->admin_group);
+	warn_restart("libexec_dir", m->conf->libexec_dir, nc->libexec_dir);
+	if (getenv("POSTERN_DEBUG") == NULL || strcmp(getenv("POSTERN_DEBUG"),
+	    "1") != 0)
+		log_set_level((enum log_level)nc->log_level);
+	config_free(m->conf);
+	m->conf = nc;
+	supervise_send_config(m, &text);
+	log_info("reloaded %s", m->conf_path);
+done:
+	buf_free(&text);
+	buf_free(&err);
+}
