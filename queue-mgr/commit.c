@@ -1,0 +1,189 @@
+/* Group commit: many NOSYNC commits made durable by one log flush before any is acknowledged. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "pack.h"
+#include "qmgr.h"
+
+/*
+ * Invariant: IPC_MSG_COMMITTED for a message is sent only after a
+ * log_flush that began after that message's commit returned. The flush
+ * writes the log in order, so the content and envelope records (which
+ * precede the commit record of their own txn) are on disk with it.
+ */
+
+struct commit_waiter {
+	TAILQ_ENTRY(commit_waiter)	 entry;
+	struct qmsg			*m;
+	uint32_t			 smtpd_gen;
+	uint32_t			 reqid;
+};
+
+static TAILQ_HEAD(, commit_waiter) commit_waiters =
+    TAILQ_HEAD_INITIALIZER(commit_waiters);
+static struct event	*commit_ev;
+static int		 commit_pending;	/* NOSYNC commits not yet flushed */
+static uint64_t		 commit_nflush, commit_nmsgs;
+
+static void
+commit_timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	commit_flush();
+}
+
+static void
+commit_schedule(void)
+{
+	struct timeval	 tv;
+	uint64_t	 ms = qmgr.conf->commit_wait;
+
+	commit_pending = 1;
+	if (ms == 0 || qmgr.base == NULL) {
+		commit_flush();
+		return;
+	}
+	if (commit_ev == NULL &&
+	    (commit_ev = evtimer_new(qmgr.base, commit_timer_cb, NULL)) == NULL) {
+		log_err("commit: cannot make a timer; flushing at once");
+		commit_flush();
+		return;
+	}
+	/* the first commit of a batch starts the clock; later ones ride along */
+	if (evtimer_pending(commit_ev, NULL))
+		return;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	evtimer_add(commit_ev, &tv);
+}
+
+void
+commit_enqueue(struct qmsg *m, uint32_t smtpd_gen, uint32_t reqid)
+{
+	struct commit_waiter	*w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		/* cannot wait for it: make it durable now instead */
+		log_errno("commit: waiter");
+		if (spool_flush(qmgr.spool) == 0) {
+			if (qmgr.smtpd != NULL && qmgr.smtpd_gen == smtpd_gen) {
+				struct buf b;
+
+				buf_init(&b);
+				if (pack_str(&b, m->qid) == 0)
+					ipc_send_buf(qmgr.smtpd,
+					    IPC_MSG_COMMITTED, reqid, -1, &b);
+				buf_free(&b);
+			}
+			sched_add(m);
+		} else {
+			qmgr_spool_failed(m->qid);
+			sched_add(m);	/* it is in the spool; deliver it */
+		}
+		return;
+	}
+	w->m = m;
+	w->smtpd_gen = smtpd_gen;
+	w->reqid = reqid;
+	TAILQ_INSERT_TAIL(&commit_waiters, w, entry);
+	commit_schedule();
+}
+
+void
+commit_dirty(void)
+{
+	if (!commit_pending)
+		commit_schedule();
+}
+
+/* The flush failed: the messages may not be on disk, so they are taken
+ * back and smtpd's client is told to try again. */
+static void
+commit_take_back(struct commit_waiter *w, const char *reply)
+{
+	DB_TXN		*txn;
+	struct buf	 b;
+
+	if (spool_txn_begin(qmgr.spool, &txn) == 0) {
+		if (spool_delete(qmgr.spool, txn, w->m->qid) == 0)
+			spool_txn_commit(qmgr.spool, txn);
+		else
+			spool_txn_abort(qmgr.spool, txn);
+	}
+	if (qmgr.smtpd != NULL && qmgr.smtpd_gen == w->smtpd_gen) {
+		buf_init(&b);
+		if (pack_str(&b, reply) == 0)
+			ipc_send_buf(qmgr.smtpd, IPC_MSG_TEMPFAIL, w->reqid, -1, &b);
+		buf_free(&b);
+	}
+	log_err("%s: not acknowledged: the log flush failed", w->m->qid);
+	sched_msg_free(w->m);
+}
+
+void
+commit_flush(void)
+{
+	TAILQ_HEAD(, commit_waiter)	 batch = TAILQ_HEAD_INITIALIZER(batch);
+	struct commit_waiter		*w;
+	struct buf			 b;
+	uint64_t			 n = 0;
+	const char			*reply;
+
+	if (commit_ev != NULL)
+		evtimer_del(commit_ev);
+	if (!commit_pending)
+		return;
+	commit_pending = 0;
+	/* the batch is fixed before the flush: later commits wait for the next */
+	TAILQ_CONCAT(&batch, &commit_waiters, entry);
+	if (spool_flush(qmgr.spool) == -1) {
+		reply = qmgr_write_error_reply();
+		while ((w = TAILQ_FIRST(&batch)) != NULL) {
+			TAILQ_REMOVE(&batch, w, entry);
+			commit_take_back(w, reply);
+			free(w);
+		}
+		qmgr_spool_failed("log flush");
+		return;
+	}
+	commit_nflush++;
+	buf_init(&b);
+	while ((w = TAILQ_FIRST(&batch)) != NULL) {
+		TAILQ_REMOVE(&batch, w, entry);
+		n++;
+		/* durable now: only after this may smtpd say 250 */
+		if (qmgr.smtpd != NULL && qmgr.smtpd_gen == w->smtpd_gen) {
+			buf_reset(&b);
+			if (pack_str(&b, w->m->qid) == 0)
+				ipc_send_buf(qmgr.smtpd, IPC_MSG_COMMITTED,
+				    w->reqid, -1, &b);
+		}
+		log_info("%s: from=<%s>, size=%" PRIu64 ", nrcpt=%u (queue active)",
+		    w->m->qid, w->m->env.sender, w->m->env.size, w->m->env.nrcpt);
+		sched_add(w->m);
+		free(w);
+	}
+	buf_free(&b);
+	commit_nmsgs += n;
+	if (n > 0)
+		log_debug("commit: %" PRIu64 " messages in one flush "
+		    "(%" PRIu64 " flushes, %" PRIu64 " messages so far)",
+		    n, commit_nflush, commit_nmsgs);
+}
+
+void
+commit_shutdown(void)
+{
+	commit_pending = 1;	/* flush whatever the log buffer holds */
+	commit_flush();
+	if (commit_ev != NULL) {
+		event_free(commit_ev);
+		commit_ev = NULL;
+	}
+}

@@ -1,0 +1,421 @@
+/* The control socket: posternctl's clients, their credentials and verbs. */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+
+#include "log.h"
+#include "pack.h"
+#include "qmgr.h"
+
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS	59
+#endif
+
+#define CONTROL_MAX_CLIENTS	64
+#define CONTROL_MAX_GROUPS	256
+/* A refused client's socket stays open this long for it to read why. */
+#define CONTROL_LINGER_SECS	2
+
+struct ctl_client {
+	TAILQ_ENTRY(ctl_client)	 entry;
+	struct ipc_chan		*chan;
+	uint32_t		 reqid;
+	int			 listing;	/* an IPC_CTL_QUEUE in progress */
+	uint32_t		 nsent;
+	char			 last[QID_SIZE];	/* last entry sent */
+};
+
+static TAILQ_HEAD(, ctl_client) ctl_clients = TAILQ_HEAD_INITIALIZER(ctl_clients);
+static size_t		 ctl_nclients, ctl_nlinger;
+static struct event	*ctl_ev;
+static int		 ctl_fd = -1;
+
+/* Resolved before chroot: /etc/group and /etc/passwd are not inside it. */
+static int		 admin_gid_ok;
+static gid_t		 admin_gid;
+static uid_t		*admin_uids;
+static size_t		 admin_nuids;
+
+int
+control_resolve_admin(const char *group)
+{
+	struct group	*gr;
+	struct passwd	*pw;
+	size_t		 n;
+	uid_t		*v;
+
+	if (group == NULL || group[0] == '\0')
+		return 0;
+	if ((gr = getgrnam(group)) == NULL) {
+		log_warn("admin_group %s does not exist; only root may use "
+		    "the control socket", group);
+		return 0;
+	}
+	admin_gid = gr->gr_gid;
+	admin_gid_ok = 1;
+	for (n = 0; gr->gr_mem[n] != NULL; n++)
+		;
+	if (n == 0)
+		return 0;
+	if ((v = reallocarray(NULL, n, sizeof(*v))) == NULL)
+		return -1;
+	/* copy the names first: getpwnam may reuse getgrnam's storage */
+	{
+		char	**names = calloc(n, sizeof(*names));
+		size_t	  i;
+
+		if (names == NULL) {
+			free(v);
+			return -1;
+		}
+		for (i = 0; i < n; i++)
+			names[i] = strdup(gr->gr_mem[i]);
+		for (i = 0; i < n; i++) {
+			if (names[i] != NULL && (pw = getpwnam(names[i])) != NULL)
+				v[admin_nuids++] = pw->pw_uid;
+			free(names[i]);
+		}
+		free(names);
+	}
+	admin_uids = v;
+	return 0;
+}
+
+int
+control_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups)
+{
+	size_t	 i;
+
+	if (uid == 0)
+		return 1;
+	if (!admin_gid_ok)
+		return 0;
+	if (gid == admin_gid)
+		return 1;
+	for (i = 0; i < ngroups; i++)
+		if (groups[i] == admin_gid)
+			return 1;
+	for (i = 0; i < admin_nuids; i++)
+		if (admin_uids[i] == uid)
+			return 1;
+	return 0;
+}
+
+static void
+ctl_client_free(struct ctl_client *cl)
+{
+	TAILQ_REMOVE(&ctl_clients, cl, entry);
+	ctl_nclients--;
+	ipc_chan_free(cl->chan);
+	free(cl);
+}
+
+/* Sends a last word and closes: written at once if nothing is queued before it. */
+static void
+ctl_close_with(struct ctl_client *cl, uint32_t type, const char *text)
+{
+	struct buf	 b;
+
+	buf_init(&b);
+	if (pack_str(&b, text) == 0 && ipc_pending(cl->chan) == 0)
+		ipc_sync_send(ipc_chan_fd(cl->chan), type, cl->reqid, -1, b.p, b.len);
+	buf_free(&b);
+	ctl_client_free(cl);
+}
+
+static void
+ctl_reply(struct ctl_client *cl, uint32_t type, const char *text)
+{
+	struct buf	 b;
+
+	buf_init(&b);
+	if (pack_str(&b, text) == 0)
+		ipc_send_buf(cl->chan, type, cl->reqid, -1, &b);
+	buf_free(&b);
+}
+
+static int
+ctl_entry(struct buf *b, const struct qmsg *m)
+{
+	size_t		 countoff;
+	uint32_t	 i, n = 0;
+	uint8_t		*p;
+
+	if (pack_str(b, m->qid) == -1 || pack_u64(b, m->env.arrival) == -1 ||
+	    pack_u64(b, m->env.size) == -1 || pack_str(b, m->env.sender) == -1 ||
+	    pack_u32(b, sched_msg_state(m)) == -1 ||
+	    pack_u64(b, sched_msg_next_try(m)) == -1 ||
+	    pack_str(b, sched_msg_last_error(m)) == -1)
+		return -1;
+	countoff = b->len;
+	if (pack_u32(b, 0) == -1)
+		return -1;
+	for (i = 0; i < m->env.nrcpt; i++) {
+		const struct qrcpt *r = &m->env.rcpts[i];
+
+		/* a frame has a size limit; a huge list is cut short */
+		if (b->len + 4 + strlen(r->addr) + 4 > IPC_MAX_PAYLOAD)
+			break;
+		if (pack_str(b, r->addr) == -1 || pack_u32(b, r->state) == -1)
+			return -1;
+		n++;
+	}
+	p = (uint8_t *)b->p + countoff;
+	p[0] = (uint8_t)n;
+	p[1] = (uint8_t)(n >> 8);
+	p[2] = (uint8_t)(n >> 16);
+	p[3] = (uint8_t)(n >> 24);
+	return 0;
+}
+
+/* Sends entries until the channel's queue is full; the drain callback resumes. */
+static void
+ctl_list_more(struct ctl_client *cl)
+{
+	struct qmsg	*m;
+	struct buf	 b;
+
+	buf_init(&b);
+	m = cl->last[0] == '\0' ? sched_first() : sched_next_after(cl->last);
+	for (; m != NULL; m = sched_next_after(cl->last)) {
+		if (ipc_pending(cl->chan) > IPC_HIGH_WATER)
+			break;
+		buf_reset(&b);
+		strlcpy(cl->last, m->qid, sizeof(cl->last));
+		if (ctl_entry(&b, m) == -1 || ipc_send_buf(cl->chan,
+		    IPC_CTL_QUEUE_ENTRY, cl->reqid, -1, &b) == -1) {
+			log_err("control: cannot send a queue entry");
+			continue;
+		}
+		cl->nsent++;
+	}
+	if (m == NULL) {
+		buf_reset(&b);
+		if (pack_u32(&b, cl->nsent) == 0)
+			ipc_send_buf(cl->chan, IPC_CTL_END, cl->reqid, -1, &b);
+		cl->listing = 0;
+	}
+	buf_free(&b);
+}
+
+static void
+ctl_drain_cb(struct ipc_chan *c, void *arg)
+{
+	struct ctl_client *cl = arg;
+
+	(void)c;
+	if (cl->listing)
+		ctl_list_more(cl);
+}
+
+static void
+ctl_msg_cb(struct ipc_chan *c, struct ipc_msg *msg, void *arg)
+{
+	struct ctl_client	*cl = arg;
+	struct unpack		 u;
+	char			*qid = NULL, text[64];
+	int			 n;
+
+	(void)c;
+	cl->reqid = msg->id;
+	if (cl->listing) {
+		ctl_close_with(cl, IPC_CTL_ERROR, "one request at a time");
+		return;
+	}
+	switch (msg->type) {
+	case IPC_CTL_QUEUE:
+		if (msg->len != 0 || msg->fd != -1)
+			break;
+		cl->listing = 1;
+		cl->nsent = 0;
+		cl->last[0] = '\0';
+		ctl_list_more(cl);
+		return;
+	case IPC_CTL_FLUSH:
+		if (msg->fd != -1)
+			break;
+		unpack_init(&u, msg->data, msg->len);
+		if (unpack_str(&u, &qid, QID_LEN) == -1 || unpack_done(&u) == -1) {
+			free(qid);
+			break;
+		}
+		if (qid[0] != '\0' && !qid_valid(qid, strlen(qid)))
+			n = -1;
+		else
+			n = sched_flush(qid);
+		if (n < 0) {
+			ctl_reply(cl, IPC_CTL_ERROR, "no such message");
+		} else {
+			snprintf(text, sizeof(text), "%d message%s scheduled", n,
+			    n == 1 ? "" : "s");
+			ctl_reply(cl, IPC_CTL_OK, text);
+			log_info("control: flush %s: %s", qid[0] ? qid : "all", text);
+		}
+		free(qid);
+		return;
+	default:
+		break;
+	}
+	log_warn("control: malformed %s request, closing the client",
+	    ipc_type_name(msg->type));
+	ctl_close_with(cl, IPC_CTL_ERROR, "malformed request");
+}
+
+static void
+ctl_close_cb(struct ipc_chan *c, void *arg)
+{
+	(void)c;
+	ctl_client_free(arg);
+}
+
+static void
+ctl_linger_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	char	 junk[256];
+
+	/* the client's request (or EOF) arrived, or time is up; unread
+	 * bytes at close would reset the client before it reads our error */
+	while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
+	event_free(arg);
+	close(fd);
+	ctl_nlinger--;
+}
+
+static void
+ctl_linger(int fd)
+{
+	struct timeval	 tv = { CONTROL_LINGER_SECS, 0 };
+	struct event	*ev;
+
+	if (ctl_nlinger >= CONTROL_MAX_CLIENTS ||
+	    (ev = event_new(qmgr.base, fd, EV_READ, ctl_linger_cb,
+	    event_self_cbarg())) == NULL || event_add(ev, &tv) == -1) {
+		close(fd);
+		return;
+	}
+	ctl_nlinger++;
+}
+
+static void
+ctl_accept_one(int fd)
+{
+	struct ctl_client	*cl;
+	struct ucred		 cred;
+	gid_t			 groups[CONTROL_MAX_GROUPS];
+	socklen_t		 len = sizeof(cred), glen = sizeof(groups);
+	size_t			 ngroups = 0;
+	struct buf		 b;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_errno("control: SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	/* the peer's supplementary groups, from the kernel (Linux >= 4.13) */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
+		ngroups = glen / sizeof(gid_t);
+	if (!control_allowed(cred.uid, cred.gid, groups, ngroups)) {
+		log_warn("control: uid %d pid %d: permission denied",
+		    (int)cred.uid, (int)cred.pid);
+		/* told first, closed at its request or after a grace time,
+		 * so that a client that writes before reading reads it */
+		buf_init(&b);
+		if (pack_str(&b, "permission denied") == 0)
+			ipc_sync_send(fd, IPC_CTL_ERROR, 0, -1, b.p, b.len);
+		buf_free(&b);
+		ctl_linger(fd);
+		return;
+	}
+	if (ctl_nclients >= CONTROL_MAX_CLIENTS) {
+		log_warn("control: too many clients");
+		close(fd);
+		return;
+	}
+	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
+		log_errno("control: client");
+		close(fd);
+		return;
+	}
+	if ((cl->chan = ipc_chan_new(qmgr.base, fd, "posternctl", ctl_msg_cb,
+	    ctl_close_cb, cl)) == NULL) {
+		log_errno("control: channel");
+		close(fd);
+		free(cl);
+		return;
+	}
+	ipc_set_drain_cb(cl->chan, ctl_drain_cb);
+	TAILQ_INSERT_TAIL(&ctl_clients, cl, entry);
+	ctl_nclients++;
+	log_debug("control: client uid %d pid %d", (int)cred.uid, (int)cred.pid);
+}
+
+static void
+ctl_accept_cb(evutil_socket_t lfd, short ev, void *arg)
+{
+	int	 fd;
+
+	(void)ev;
+	(void)arg;
+	for (;;) {
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_errno("control: accept");
+			return;
+		}
+		ctl_accept_one(fd);
+	}
+}
+
+void
+control_listen(int fd)
+{
+	int	 fl;
+
+	control_shutdown();
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    (ctl_ev = event_new(qmgr.base, fd, EV_READ | EV_PERSIST,
+	    ctl_accept_cb, NULL)) == NULL || event_add(ctl_ev, NULL) == -1) {
+		log_errno("control: listening");
+		if (ctl_ev != NULL) {
+			event_free(ctl_ev);
+			ctl_ev = NULL;
+		}
+		close(fd);
+		return;
+	}
+	ctl_fd = fd;
+	log_debug("control: listening");
+}
+
+void
+control_shutdown(void)
+{
+	struct ctl_client	*cl;
+
+	while ((cl = TAILQ_FIRST(&ctl_clients)) != NULL)
+		ctl_client_free(cl);
+	if (ctl_ev != NULL) {
+		event_free(ctl_ev);
+		ctl_ev = NULL;
+	}
+	if (ctl_fd != -1) {
+		close(ctl_fd);
+		ctl_fd = -1;
+	}
+}

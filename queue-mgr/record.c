@@ -1,0 +1,139 @@
+/* Spool record encoding: the binary envelope record and content chunk keys. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pack.h"
+#include "qmgr.h"
+
+/*
+ * Envelope record, version 1 (all little-endian, str = u32 length + bytes):
+ *	u32 magic, u32 version, u64 arrival, u64 queued_us, u64 size,
+ *	str sender, str client, str helo, u32 nrcpt,
+ *	nrcpt x (str addr, u32 state, u32 attempts, u64 next_try, str last_reply)
+ * and nothing after. See queue-mgr/README.md.
+ */
+
+/* The smallest encoded recipient: an empty address is refused below. */
+#define RCPT_MIN_LEN	(4 + 1 + 4 + 4 + 8 + 4)
+
+int
+record_env_encode(const struct qenv *e, struct buf *b)
+{
+	uint32_t	 i;
+	int		 r = 0;
+
+	r |= pack_u32(b, RECORD_MAGIC);
+	r |= pack_u32(b, RECORD_VERSION);
+	r |= pack_u64(b, e->arrival);
+	r |= pack_u64(b, e->queued_us);
+	r |= pack_u64(b, e->size);
+	r |= pack_str(b, e->sender);
+	r |= pack_str(b, e->client);
+	r |= pack_str(b, e->helo);
+	r |= pack_u32(b, e->nrcpt);
+	for (i = 0; i < e->nrcpt; i++) {
+		const struct qrcpt *q = &e->rcpts[i];
+
+		r |= pack_str(b, q->addr);
+		r |= pack_u32(b, q->state);
+		r |= pack_u32(b, q->attempts);
+		r |= pack_u64(b, q->next_try);
+		r |= pack_str(b, q->last_reply);
+	}
+	return r ? -1 : 0;
+}
+
+int
+record_env_decode(const void *p, size_t len, struct qenv *e)
+{
+	struct unpack	 u;
+	uint32_t	 magic, version, i;
+
+	memset(e, 0, sizeof(*e));
+	unpack_init(&u, p, len);
+	unpack_u32(&u, &magic);
+	unpack_u32(&u, &version);
+	if (u.err || magic != RECORD_MAGIC || version != RECORD_VERSION)
+		return -1;
+	unpack_u64(&u, &e->arrival);
+	unpack_u64(&u, &e->queued_us);
+	unpack_u64(&u, &e->size);
+	unpack_str(&u, &e->sender, RECORD_MAX_ADDR);
+	unpack_str(&u, &e->client, RECORD_MAX_STR);
+	unpack_str(&u, &e->helo, RECORD_MAX_STR);
+	unpack_u32(&u, &e->nrcpt);
+	if (u.err || e->size > RECORD_MAX_SIZE || e->nrcpt == 0 ||
+	    e->nrcpt > RECORD_MAX_RCPT ||
+	    e->nrcpt > (len - u.off) / RCPT_MIN_LEN)
+		goto bad;
+	if ((e->rcpts = calloc(e->nrcpt, sizeof(*e->rcpts))) == NULL)
+		goto bad;
+	for (i = 0; i < e->nrcpt; i++) {
+		struct qrcpt *q = &e->rcpts[i];
+
+		unpack_str(&u, &q->addr, RECORD_MAX_ADDR);
+		unpack_u32(&u, &q->state);
+		unpack_u32(&u, &q->attempts);
+		unpack_u64(&u, &q->next_try);
+		unpack_str(&u, &q->last_reply, RECORD_MAX_REPLY);
+		if (u.err || q->addr[0] == '\0' || q->state > QRCPT_BOUNCED)
+			goto bad;
+	}
+	if (unpack_done(&u) == -1)
+		goto bad;
+	return 0;
+bad:
+	record_env_free(e);
+	return -1;
+}
+
+void
+record_env_free(struct qenv *e)
+{
+	uint32_t	 i;
+
+	if (e->rcpts != NULL) {
+		for (i = 0; i < e->nrcpt; i++) {
+			free(e->rcpts[i].addr);
+			free(e->rcpts[i].last_reply);
+		}
+	}
+	free(e->rcpts);
+	free(e->sender);
+	free(e->client);
+	free(e->helo);
+	memset(e, 0, sizeof(*e));
+}
+
+void
+record_content_key(const char *qid, uint32_t chunk, uint8_t out[CONTENT_KEY_LEN])
+{
+	memcpy(out, qid, QID_LEN);
+	/* big-endian, so a message's chunks sort in order after its id */
+	out[QID_LEN] = (uint8_t)(chunk >> 24);
+	out[QID_LEN + 1] = (uint8_t)(chunk >> 16);
+	out[QID_LEN + 2] = (uint8_t)(chunk >> 8);
+	out[QID_LEN + 3] = (uint8_t)chunk;
+}
+
+uint32_t
+record_content_nchunks(uint64_t size)
+{
+	return (uint32_t)((size + CONTENT_CHUNK - 1) / CONTENT_CHUNK);
+}
+
+char *
+record_rcpt_domain(const char *addr)
+{
+	const char	*at;
+	char		*d, *p;
+
+	if ((at = strrchr(addr, '@')) == NULL || at[1] == '\0')
+		return NULL;
+	if ((d = strdup(at + 1)) == NULL)
+		return NULL;
+	for (p = d; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return d;
+}
