@@ -95,7 +95,7 @@ fuzz:
 	@scripts/fuzz.sh build
 
 bench: deps all
-	@scripts/bench.sh
+	@scripts/bench.sh $(ARGS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/libexec/postern $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5

@@ -11,7 +11,7 @@
 #include "buf.h"
 #include "config.h"
 
-#define DELIVER_MAX_RCPT	1000	/* recipients in one job */
+#define DELIVER_MAX_RCPT	IPC_JOB_MAX_RCPT	/* recipients in one job */
 #define DELIVER_MAX_MX		10	/* MX hosts tried per delivery */
 #define DELIVER_MAX_ADDRS	16	/* addresses tried per host */
 #define DELIVER_MAX_REPLY	512	/* reply text kept per recipient */

@@ -11,7 +11,8 @@
  *
  * Payloads are encoded with lib/pack.h. The payload of every type is written
  * next to it below as a list of fields: u32, u64, str (u32 length + bytes),
- * bytes. "id" is the header's request id; a reply carries the id of the
+ * bytes (u32 length + bytes, which may hold any byte). "id" is the
+ * header's request id; a reply carries the id of the
  * request it answers.
  */
 #ifndef POSTERN_IPC_H
@@ -25,6 +26,8 @@
 #define IPC_HDR_LEN		16
 #define IPC_MAX_PAYLOAD		(64 * 1024)
 #define IPC_F_FD		0x1u
+/* Recipients in one IPC_DELIVER_JOB at most (one SMTP transaction). */
+#define IPC_JOB_MAX_RCPT	100
 /* Bytes queued for writing beyond which a sender should stop reading input. */
 #define IPC_HIGH_WATER		(1024 * 1024)
 
@@ -73,7 +76,8 @@ enum ipc_type {
 	IPC_LISTENER,
 	/* fd = the listening control socket (queue-mgr). no payload. */
 	IPC_CONTROL_LISTENER,
-	/* The config file's whole text for a reload: str path, bytes text.
+	/* The config file's whole text for a reload: str path, then the text
+	 * as a length-prefixed string (pack_bytes; it may hold newlines).
 	 * The child parses it with config_parse_buf() and, if valid, applies
 	 * what it can without restart. */
 	IPC_CONFIG,
@@ -90,8 +94,9 @@ enum ipc_type {
 	 * str sender (no brackets; "" for the null sender), u32 nrcpt,
 	 * nrcpt x str recipient. Asks for a queue id, sent before 354. */
 	IPC_MSG_BEGIN,
-	/* id, bytes: the next piece of content, in wire form with CRLF line
-	 * endings and dot-unstuffed, the Received header first. */
+	/* id. The payload is the next piece of content itself (raw bytes, no
+	 * length prefix), in wire form with CRLF line endings and
+	 * dot-unstuffed, the Received header first. */
 	IPC_MSG_DATA,
 	/* id, no payload: content complete; make it durable. */
 	IPC_MSG_END,

@@ -489,6 +489,7 @@ dispatch_msg(struct qmsg *m, uint64_t now)
 				continue;
 			dom2 = job_domain_of(q->addr, &owned2);
 			if (strcasecmp(dom2, j->domain) == 0 &&
+			    j->nrcpt < IPC_JOB_MAX_RCPT &&
 			    size + 4 + strlen(q->addr) < SCHED_JOB_MAX_PAYLOAD) {
 				j->idx[j->nrcpt++] = k;
 				size += 4 + strlen(q->addr);

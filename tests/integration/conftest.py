@@ -177,6 +177,7 @@ class Postern:
 
     def __init__(self, tmp, dns_port, sink_port, extra="", listener_extra=""):
         self.dir = Path(tmp)
+        self.dir.mkdir(parents=True, exist_ok=True)
         self.spool = self.dir / "spool"
         self.port = free_port()
         self.conf = self.dir / "postern.conf"
@@ -288,7 +289,6 @@ def make_postern(tmp_path, dns, sink):
 
     def factory(extra="", listener_extra="", start=True):
         p = Postern(tmp_path / f"p{len(started)}", dns, sink.port, extra, listener_extra)
-        p.dir.mkdir()
         started.append(p)
         return p.start() if start else p
 

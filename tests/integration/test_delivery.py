@@ -113,7 +113,7 @@ def test_permanent_failure_bounces_to_sender(postern, sink):
     # the bounce goes back to alice@example.net, whose MX is the sink too
     msgs = sink.wait_messages(1)
     bounce = msgs[0]
-    assert bounce["from"] == ""
+    assert bounce["from"] == "<>"     # aiosmtpd's spelling of the null sender
     assert bounce["to"] == ["alice@example.net"]
     assert b"nobody@example.com" in bounce["data"]
     assert b"550 5.1.1" in bounce["data"]

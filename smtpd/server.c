@@ -1,0 +1,381 @@
+/* smtpd's plumbing: listening sockets, the master and queue-mgr channels. */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include <bsd/string.h>
+
+#include "log.h"
+#include "pack.h"
+#include "smtpd.h"
+
+/* How long accept() rests when the process is out of descriptors. */
+#define ACCEPT_PAUSE_SECS	1
+
+void
+server_init(struct smtpd *env, struct event_base *base, struct config *conf)
+{
+	memset(env, 0, sizeof(*env));
+	env->base = base;
+	env->conf = conf;
+	TAILQ_INIT(&env->listeners);
+	TAILQ_INIT(&env->sessions);
+}
+
+/* ---- listeners ---- */
+
+static void
+listeners_enable(struct smtpd *env, int on)
+{
+	struct listener *l;
+
+	TAILQ_FOREACH(l, &env->listeners, entry) {
+		if (on)
+			event_add(l->ev, NULL);
+		else
+			event_del(l->ev);
+	}
+}
+
+static void
+accept_resume_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct smtpd *env = arg;
+
+	env->accept_paused = 0;
+	if (env->started)
+		listeners_enable(env, 1);
+}
+
+static void
+accept_pause(struct smtpd *env)
+{
+	struct timeval tv = { ACCEPT_PAUSE_SECS, 0 };
+
+	if (env->accept_paused)
+		return;
+	if (env->accept_ev == NULL &&
+	    (env->accept_ev = evtimer_new(env->base, accept_resume_cb,
+	    env)) == NULL)
+		return;
+	env->accept_paused = 1;
+	listeners_enable(env, 0);
+	evtimer_add(env->accept_ev, &tv);
+}
+
+void
+server_session_gone(struct smtpd *env)
+{
+	/* a descriptor just came free: no need to sit out the whole pause */
+	if (env->accept_paused) {
+		evtimer_del(env->accept_ev);
+		accept_resume_cb(-1, 0, env);
+	}
+}
+
+static void
+listener_accept_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct listener		*l = arg;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 s, on = 1;
+
+	/* drain the backlog: one wake-up may stand for many connections */
+	for (;;) {
+		len = sizeof(ss);
+		s = accept4(fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (s == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("accept on %s: %s; pausing", l->addr,
+				    strerror(errno));
+				accept_pause(l->env);
+				return;
+			}
+			log_errno("accept on %s", l->addr);
+			return;
+		}
+		/*
+		 * Replies are gathered and written once per batch, so Nagle
+		 * has nothing to merge; it would only delay each reply.
+		 */
+		(void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		if (session_new(l->env, l, s, (struct sockaddr *)&ss, len) == NULL) {
+			log_err("out of memory for a new session");
+			close(s);
+		}
+	}
+}
+
+static void
+listener_apply_config(struct listener *l, const struct config *conf)
+{
+	const struct listener_conf *lc = &conf->listeners[l->index];
+
+	strlcpy(l->name, lc->name, sizeof(l->name));
+	l->max_message_size = lc->max_message_size;
+	l->max_recipients = lc->max_recipients;
+}
+
+static void
+listener_add(struct smtpd *env, struct ipc_msg *m)
+{
+	struct unpack	 u;
+	struct listener	*l;
+	uint32_t	 index;
+	char		*addr = NULL;
+	int		 fl;
+
+	unpack_init(&u, m->data, m->len);
+	unpack_u32(&u, &index);
+	unpack_str(&u, &addr, 127);
+	if (unpack_done(&u) == -1 || m->fd == -1 ||
+	    index >= env->conf->nlisteners) {
+		log_err("master: bad LISTENER message, ignored");
+		free(addr);
+		return;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (fl = fcntl(m->fd, F_GETFL)) == -1 ||
+	    fcntl(m->fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    (l->ev = event_new(env->base, m->fd, EV_READ | EV_PERSIST,
+	    listener_accept_cb, l)) == NULL) {
+		log_errno("listener %s", addr);
+		free(l);
+		free(addr);
+		return;
+	}
+	l->env = env;
+	l->fd = m->fd;
+	m->fd = -1;
+	l->index = index;
+	strlcpy(l->addr, addr, sizeof(l->addr));
+	free(addr);
+	listener_apply_config(l, env->conf);
+	TAILQ_INSERT_TAIL(&env->listeners, l, entry);
+	if (env->started && !env->accept_paused)
+		event_add(l->ev, NULL);
+	log_debug("listener %s on %s", l->name, l->addr);
+}
+
+/* ---- queue-mgr channel ---- */
+
+static void
+queue_msg(struct ipc_chan *c, struct ipc_msg *m, void *arg)
+{
+	struct smtpd	*env = arg;
+	struct unpack	 u;
+	char		*text = NULL;
+
+	switch (m->type) {
+	case IPC_MSG_BEGIN_OK:
+	case IPC_MSG_COMMITTED:
+	case IPC_MSG_TEMPFAIL:
+		unpack_init(&u, m->data, m->len);
+		unpack_str(&u, &text, 512);
+		if (unpack_done(&u) == -1) {
+			/* the id is still good: fail that one transaction */
+			log_err("queue-mgr: bad %s payload for transaction %u",
+			    ipc_type_name(m->type), m->id);
+			session_queue_reply(env, IPC_MSG_TEMPFAIL, m->id, NULL);
+			break;
+		}
+		session_queue_reply(env, m->type, m->id, text);
+		break;
+	default:
+		log_err("queue-mgr: unexpected %s message, ignored",
+		    ipc_type_name(m->type));
+		break;
+	}
+	free(text);
+}
+
+static void
+queue_drop(struct smtpd *env)
+{
+	struct ipc_chan *old = env->queue;
+
+	if (old == NULL)
+		return;
+	/* sessions must see no channel while they fail their transactions */
+	env->queue = NULL;
+	env->queue_full = 0;
+	session_queue_lost(env);
+	ipc_chan_free(old);
+	session_resume_all(env);
+}
+
+static void
+queue_closed(struct ipc_chan *c, void *arg)
+{
+	struct smtpd *env = arg;
+
+	log_warn("lost the queue-mgr channel");
+	queue_drop(env);
+}
+
+static void
+queue_drained(struct ipc_chan *c, void *arg)
+{
+	struct smtpd *env = arg;
+
+	env->queue_full = 0;
+	session_resume_all(env);
+}
+
+static void
+peer_add(struct smtpd *env, struct ipc_msg *m)
+{
+	struct unpack	 u;
+	struct ipc_chan	*c;
+	uint32_t	 kind;
+
+	unpack_init(&u, m->data, m->len);
+	unpack_u32(&u, &kind);
+	if (unpack_done(&u) == -1 || m->fd == -1) {
+		log_err("master: bad PEER message, ignored");
+		return;
+	}
+	if (kind != PROC_QUEUE) {
+		log_err("master: smtpd has no business with peer kind %u", kind);
+		return;
+	}
+	queue_drop(env);
+	if ((c = ipc_chan_new(env->base, m->fd, "queue-mgr", queue_msg,
+	    queue_closed, env)) == NULL) {
+		log_errno("queue-mgr channel");
+		return;
+	}
+	m->fd = -1;
+	ipc_set_drain_cb(c, queue_drained);
+	env->queue = c;
+	log_debug("queue-mgr channel up");
+}
+
+/* ---- master channel ---- */
+
+static void
+config_reload(struct smtpd *env, struct ipc_msg *m)
+{
+	struct unpack	 u;
+	struct config	*nc;
+	struct listener	*l;
+	struct buf	 err;
+	char		*path = NULL;
+	const void	*text;
+	size_t		 len;
+
+	unpack_init(&u, m->data, m->len);
+	unpack_str(&u, &path, 4096);
+	unpack_bytes(&u, &text, &len, IPC_MAX_PAYLOAD);
+	if (unpack_done(&u) == -1) {
+		log_err("master: bad CONFIG message, ignored");
+		free(path);
+		return;
+	}
+	buf_init(&err);
+	if ((nc = config_parse_buf(path, text, len, &err)) == NULL) {
+		while (err.len > 0 && err.p[err.len - 1] == '\n')
+			err.len--;
+		log_err("reload: keeping the old config: %s",
+		    buf_cstr(&err) ? err.p : "error");
+		buf_free(&err);
+		free(path);
+		return;
+	}
+	buf_free(&err);
+	free(path);
+	/* listeners are the master's to bind: only their limits change here */
+	TAILQ_FOREACH(l, &env->listeners, entry) {
+		if (l->index < nc->nlisteners)
+			listener_apply_config(l, nc);
+	}
+	config_free(env->conf);
+	env->conf = nc;
+	log_set_level((enum log_level)nc->log_level);
+	log_info("configuration reloaded");
+}
+
+void
+server_master_msg(struct ipc_chan *c, struct ipc_msg *m, void *arg)
+{
+	struct smtpd *env = arg;
+
+	switch (m->type) {
+	case IPC_PEER:
+		peer_add(env, m);
+		break;
+	case IPC_LISTENER:
+		listener_add(env, m);
+		break;
+	case IPC_CONFIG:
+		config_reload(env, m);
+		break;
+	case IPC_START:
+		if (m->len != 0) {
+			log_err("master: bad START message, ignored");
+			break;
+		}
+		if (!env->started) {
+			env->started = 1;
+			if (!env->accept_paused)
+				listeners_enable(env, 1);
+			log_info("started");
+		}
+		break;
+	default:
+		log_err("master: unexpected %s message, ignored",
+		    ipc_type_name(m->type));
+		break;
+	}
+}
+
+void
+server_master_closed(struct ipc_chan *c, void *arg)
+{
+	struct smtpd *env = arg;
+
+	/* the master is gone: so is our reason to run */
+	log_info("master channel closed, exiting");
+	event_base_loopbreak(env->base);
+}
+
+void
+server_shutdown(struct smtpd *env)
+{
+	struct listener *l;
+
+	while ((l = TAILQ_FIRST(&env->listeners)) != NULL) {
+		TAILQ_REMOVE(&env->listeners, l, entry);
+		event_free(l->ev);
+		close(l->fd);
+		free(l);
+	}
+	session_close_all(env);
+	if (env->queue) {
+		ipc_chan_free(env->queue);
+		env->queue = NULL;
+	}
+	if (env->master) {
+		ipc_chan_free(env->master);
+		env->master = NULL;
+	}
+	if (env->accept_ev)
+		event_free(env->accept_ev);
+	env->accept_ev = NULL;
+}

@@ -1,0 +1,949 @@
+/* One SMTP client session: I/O, the command state machine, the transaction. */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include <bsd/string.h>
+
+#include "log.h"
+#include "pack.h"
+#include "smtpd.h"
+
+enum sess_state {
+	S_CONNECTED = 0,	/* greeted, no HELO/EHLO yet */
+	S_HELO,			/* HELO/EHLO done, no transaction */
+	S_MAIL,			/* MAIL accepted */
+	S_RCPT,			/* at least one RCPT accepted */
+	S_BEGIN_WAIT,		/* DATA: waiting for queue-mgr's BEGIN_OK */
+	S_DATA,			/* 354 sent: content is arriving */
+	S_END_WAIT,		/* end of data: waiting for COMMITTED */
+};
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;
+	struct smtpd		*env;
+	struct listener		*l;
+	int			 fd;
+	struct event		*rev;
+	struct event		*wev;
+	struct event		*tmo;
+	struct sockaddr_storage	 ss;
+	char			 addr[INET6_ADDRSTRLEN];
+
+	struct buf		 in;		/* unprocessed client bytes */
+	struct buf		 out;		/* replies not yet written */
+	struct buf		 content;	/* content not yet sent to queue-mgr */
+
+	enum sess_state		 state;
+	int			 esmtp;
+	int			 reading;	/* rev is armed */
+	int			 closing;	/* last reply queued: close once sent */
+	int			 broken;	/* out of memory or write error */
+	int			 discarding;	/* skipping an over-long line */
+	int			 nerrors;
+	unsigned		 ncommands;
+	const char		*last_verb;	/* for log lines */
+
+	/* envelope */
+	char			*helo;
+	char			*sender;	/* "" for the null sender */
+	char			**rcpts;
+	size_t			 nrcpt;
+	size_t			 env_bytes;	/* IPC_MSG_BEGIN payload so far */
+
+	/* transaction with queue-mgr */
+	struct data_sm		 dsm;
+	uint32_t		 txid;
+	int			 tx_open;	/* queue-mgr holds it: ABORT on drop */
+	int			 tx_failed;	/* queue-mgr gave up during content */
+	char			 failtext[256];
+	char			 qid[64];
+	time_t			 arrival;
+};
+
+#define DEFAULT_TEMPFAIL	"451 4.3.0 Error: queue file write error"
+#define NO_QUEUE_TEMPFAIL	"451 4.3.0 Error: queue service unavailable"
+
+static void	session_read_cb(evutil_socket_t, short, void *);
+static void	session_write_cb(evutil_socket_t, short, void *);
+static void	session_timeout_cb(evutil_socket_t, short, void *);
+static int	session_run(struct session *);
+static int	session_flush(struct session *);
+
+static void
+reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+reply(struct session *s, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 r;
+
+	va_start(ap, fmt);
+	r = buf_vappendf(&s->out, fmt, ap);
+	va_end(ap);
+	if (r == -1 || buf_append(&s->out, "\r\n", 2) == -1)
+		s->broken = 1;
+}
+
+/* Counts a client mistake: too many of them and the client is cut off. */
+static void
+count_error(struct session *s)
+{
+	if (++s->nerrors >= SMTPD_MAX_ERRORS && !s->closing) {
+		log_info("too many errors after %s from unknown[%s]",
+		    s->last_verb, s->addr);
+		reply(s, "421 4.7.0 %s Error: too many errors",
+		    s->env->conf->hostname);
+		s->closing = 1;
+	}
+}
+
+static void
+reply_error(struct session *s, const char *text)
+{
+	reply(s, "%s", text);
+	count_error(s);
+}
+
+static int
+queue_send(struct session *s, uint32_t type, const struct buf *b)
+{
+	if (s->env->queue == NULL)
+		return -1;
+	return ipc_send(s->env->queue, type, s->txid, -1, b ? b->p : NULL,
+	    b ? b->len : 0);
+}
+
+static void
+tx_abort(struct session *s)
+{
+	if (s->tx_open) {
+		(void)queue_send(s, IPC_MSG_ABORT, NULL);
+		s->tx_open = 0;
+	}
+}
+
+/* Forgets the envelope; back to the state after HELO/EHLO. */
+static void
+tx_reset(struct session *s)
+{
+	size_t i;
+
+	tx_abort(s);
+	free(s->sender);
+	s->sender = NULL;
+	for (i = 0; i < s->nrcpt; i++)
+		free(s->rcpts[i]);
+	free(s->rcpts);
+	s->rcpts = NULL;
+	s->nrcpt = 0;
+	s->env_bytes = 0;
+	buf_free(&s->content);
+	s->tx_failed = 0;
+	s->failtext[0] = '\0';
+	s->qid[0] = '\0';
+	s->state = s->helo ? S_HELO : S_CONNECTED;
+}
+
+static int
+waiting(const struct session *s)
+{
+	return s->state == S_BEGIN_WAIT || s->state == S_END_WAIT;
+}
+
+/* Reads only when the session can use the bytes: see smtpd.h limits. */
+static void
+update_events(struct session *s)
+{
+	int want;
+
+	want = !s->closing && !s->broken && !waiting(s) &&
+	    !s->env->queue_full && s->out.len < SMTPD_OUT_HIGH;
+	if (want && !s->reading)
+		event_add(s->rev, NULL);
+	else if (!want && s->reading)
+		event_del(s->rev);
+	s->reading = want;
+	if (s->out.len > 0)
+		event_add(s->wev, NULL);
+}
+
+static void
+touch_timer(struct session *s)
+{
+	struct timeval tv = { 0, 0 };
+
+	tv.tv_sec = (time_t)s->env->conf->smtpd_timeout;
+	event_add(s->tmo, &tv);
+}
+
+static void
+client_text(const struct sockaddr *sa, char *out, size_t outsz)
+{
+	const struct sockaddr_in6 *s6;
+	struct in_addr a4;
+
+	out[0] = '\0';
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    out, outsz);
+	} else if (sa->sa_family == AF_INET6) {
+		s6 = (const struct sockaddr_in6 *)sa;
+		/* an IPv4 client on a dual-stack socket is an IPv4 client */
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			memcpy(&a4, &s6->sin6_addr.s6_addr[12], 4);
+			inet_ntop(AF_INET, &a4, out, outsz);
+		} else
+			inet_ntop(AF_INET6, &s6->sin6_addr, out, outsz);
+	}
+	if (out[0] == '\0')
+		strlcpy(out, "unknown", outsz);
+}
+
+struct session *
+session_new(struct smtpd *env, struct listener *l, int fd,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	struct session *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->env = env;
+	s->l = l;
+	s->fd = fd;
+	s->last_verb = "CONNECT";
+	if (salen > sizeof(s->ss))
+		salen = sizeof(s->ss);
+	memcpy(&s->ss, sa, salen);
+	client_text((struct sockaddr *)&s->ss, s->addr, sizeof(s->addr));
+	buf_init(&s->in);
+	buf_init(&s->out);
+	buf_init(&s->content);
+	s->rev = event_new(env->base, fd, EV_READ | EV_PERSIST, session_read_cb, s);
+	s->wev = event_new(env->base, fd, EV_WRITE, session_write_cb, s);
+	s->tmo = evtimer_new(env->base, session_timeout_cb, s);
+	if (s->rev == NULL || s->wev == NULL || s->tmo == NULL) {
+		if (s->rev)
+			event_free(s->rev);
+		if (s->wev)
+			event_free(s->wev);
+		if (s->tmo)
+			event_free(s->tmo);
+		free(s);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&env->sessions, s, entry);
+	env->nsessions++;
+	log_info("connect from unknown[%s]", s->addr);
+	reply(s, "220 %s ESMTP postern", env->conf->hostname);
+	touch_timer(s);
+	update_events(s);
+	return s;
+}
+
+void
+session_free(struct session *s)
+{
+	struct smtpd *env = s->env;
+
+	tx_reset(s);
+	log_info("disconnect from unknown[%s] commands=%u errors=%d",
+	    s->addr, s->ncommands, s->nerrors);
+	TAILQ_REMOVE(&env->sessions, s, entry);
+	env->nsessions--;
+	event_free(s->rev);
+	event_free(s->wev);
+	event_free(s->tmo);
+	close(s->fd);
+	buf_free(&s->in);
+	buf_free(&s->out);
+	free(s->helo);
+	free(s);
+	server_session_gone(env);
+}
+
+/* ---- commands ---- */
+
+static void
+cmd_helo(struct session *s, const char *args, int esmtp)
+{
+	const char *host = s->env->conf->hostname;
+
+	if (!cmd_helo_valid(args)) {
+		reply_error(s, esmtp ? "501 5.5.4 Syntax: EHLO hostname" :
+		    "501 5.5.4 Syntax: HELO hostname");
+		return;
+	}
+	free(s->helo);
+	if ((s->helo = strdup(args)) == NULL) {
+		s->broken = 1;
+		return;
+	}
+	s->esmtp = esmtp;
+	tx_reset(s);
+	if (!esmtp) {
+		reply(s, "250 %s", host);
+		return;
+	}
+	/* RFC 2034: no enhanced status codes in EHLO replies */
+	reply(s, "250-%s", host);
+	reply(s, "250-PIPELINING");
+	reply(s, "250-SIZE %llu", (unsigned long long)s->l->max_message_size);
+	reply(s, "250-8BITMIME");
+	reply(s, "250 ENHANCEDSTATUSCODES");
+}
+
+static void
+cmd_mail(struct session *s, const char *args)
+{
+	struct mail_params	 mp;
+	const char		*err;
+	char			 text[ADDR_TEXT_MAX];
+
+	if (s->state == S_CONNECTED) {
+		reply_error(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return;
+	}
+	if (s->state != S_HELO) {
+		reply_error(s, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	if ((err = cmd_parse_mail(args, &mp)) != NULL) {
+		reply_error(s, err);
+		return;
+	}
+	if (mp.has_size && mp.size > s->l->max_message_size) {
+		reply_error(s, "552 5.3.4 Message size exceeds fixed limit");
+		return;
+	}
+	if (addr_format(&mp.from, text, sizeof(text)) == -1 ||
+	    (s->sender = strdup(text)) == NULL) {
+		s->broken = 1;
+		return;
+	}
+	/* u64 arrival, str addr, str helo, str sender, u32 nrcpt */
+	s->env_bytes = 8 + 4 + strlen(s->addr) + 4 + strlen(s->helo) + 4 +
+	    strlen(text) + 4;
+	s->state = S_MAIL;
+	reply(s, "250 2.1.0 Ok");
+}
+
+static void
+cmd_rcpt(struct session *s, const char *args)
+{
+	struct addr	 a;
+	const char	*err;
+	char		 text[ADDR_TEXT_MAX], *dup, **nv;
+	size_t		 len;
+
+	if (s->state != S_MAIL && s->state != S_RCPT) {
+		reply_error(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	if ((err = cmd_parse_rcpt(args, &a)) != NULL) {
+		reply_error(s, err);
+		return;
+	}
+	if (addr_format(&a, text, sizeof(text)) == -1) {
+		reply_error(s, "501 5.1.3 Bad recipient address syntax");
+		return;
+	}
+	len = 4 + strlen(text);
+	/* the envelope must fit one IPC_MSG_BEGIN frame, whatever the config */
+	if (s->nrcpt >= s->l->max_recipients ||
+	    s->env_bytes + len > IPC_MAX_PAYLOAD) {
+		reply(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	if (policy_rcpt(s->env->conf, (struct sockaddr *)&s->ss, &a) !=
+	    POLICY_ACCEPT) {
+		log_info("reject: RCPT from unknown[%s]: 554 5.7.1 <%s>: "
+		    "Relay access denied; from=<%s> to=<%s> proto=%s helo=<%s>",
+		    s->addr, text, s->sender, text, s->esmtp ? "ESMTP" : "SMTP",
+		    s->helo);
+		reply(s, "554 5.7.1 <%s>: Relay access denied", text);
+		count_error(s);
+		return;
+	}
+	if ((dup = strdup(text)) == NULL ||
+	    (nv = reallocarray(s->rcpts, s->nrcpt + 1, sizeof(*nv))) == NULL) {
+		free(dup);
+		s->broken = 1;
+		return;
+	}
+	s->rcpts = nv;
+	s->rcpts[s->nrcpt++] = dup;
+	s->env_bytes += len;
+	s->state = S_RCPT;
+	reply(s, "250 2.1.5 Ok");
+}
+
+static void
+cmd_data(struct session *s, const char *args)
+{
+	struct buf	 b;
+	size_t		 i;
+	int		 r;
+
+	if (*args != '\0') {
+		reply_error(s, "501 5.5.4 Syntax: DATA");
+		return;
+	}
+	if (s->state == S_CONNECTED || s->state == S_HELO) {
+		reply_error(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	if (s->state == S_MAIL) {
+		reply_error(s, "503 5.5.1 Error: need RCPT command");
+		return;
+	}
+	if (s->env->queue == NULL) {
+		reply(s, NO_QUEUE_TEMPFAIL);
+		return;
+	}
+	if (++s->env->next_txid == 0)
+		s->env->next_txid = 1;
+	s->txid = s->env->next_txid;
+	s->arrival = time(NULL);
+	buf_init(&b);
+	r = pack_u64(&b, (uint64_t)s->arrival);
+	r |= pack_str(&b, s->addr);
+	r |= pack_str(&b, s->helo);
+	r |= pack_str(&b, s->sender);
+	r |= pack_u32(&b, (uint32_t)s->nrcpt);
+	for (i = 0; i < s->nrcpt; i++)
+		r |= pack_str(&b, s->rcpts[i]);
+	if (r != 0 || queue_send(s, IPC_MSG_BEGIN, &b) == -1) {
+		buf_free(&b);
+		reply(s, NO_QUEUE_TEMPFAIL);
+		return;
+	}
+	buf_free(&b);
+	s->tx_open = 1;
+	s->state = S_BEGIN_WAIT;
+}
+
+static void
+session_line(struct session *s, const char *line, size_t len)
+{
+	enum smtp_verb	 verb;
+	const char	*args;
+	size_t		 i;
+
+	s->ncommands++;
+	if (memchr(line, '\0', len) != NULL) {
+		s->last_verb = "NUL";
+		reply_error(s, "500 5.5.2 Error: NUL character in command");
+		return;
+	}
+	for (i = 0; i < len; i++) {
+		if (line[i] == '\r') {
+			reply_error(s, "500 5.5.2 Error: bare CR in command");
+			return;
+		}
+	}
+	verb = cmd_verb(line, &args);
+	switch (verb) {
+	case V_HELO:
+		s->last_verb = "HELO";
+		cmd_helo(s, args, 0);
+		break;
+	case V_EHLO:
+		s->last_verb = "EHLO";
+		cmd_helo(s, args, 1);
+		break;
+	case V_MAIL:
+		s->last_verb = "MAIL";
+		cmd_mail(s, args);
+		break;
+	case V_RCPT:
+		s->last_verb = "RCPT";
+		cmd_rcpt(s, args);
+		break;
+	case V_DATA:
+		s->last_verb = "DATA";
+		cmd_data(s, args);
+		break;
+	case V_RSET:
+		s->last_verb = "RSET";
+		if (*args != '\0') {
+			reply_error(s, "501 5.5.4 Syntax: RSET");
+			break;
+		}
+		tx_reset(s);
+		reply(s, "250 2.0.0 Ok");
+		break;
+	case V_NOOP:
+		s->last_verb = "NOOP";
+		reply(s, "250 2.0.0 Ok");
+		break;
+	case V_QUIT:
+		s->last_verb = "QUIT";
+		reply(s, "221 2.0.0 Bye");
+		s->closing = 1;
+		break;
+	case V_VRFY:
+		s->last_verb = "VRFY";
+		if (*args == '\0') {
+			reply_error(s, "501 5.5.4 Syntax: VRFY address");
+			break;
+		}
+		/* never tell who exists (safe default in DESIGN.md) */
+		reply(s, "252 2.1.5 Cannot VRFY user, but will accept message "
+		    "and attempt delivery");
+		break;
+	case V_EXPN:
+		s->last_verb = "EXPN";
+		reply_error(s, "502 5.5.1 Error: command not implemented");
+		break;
+	case V_HELP:
+		s->last_verb = "HELP";
+		reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET "
+		    "NOOP QUIT VRFY HELP");
+		break;
+	case V_HTTP:
+		s->last_verb = "HTTP";
+		log_info("HTTP command from unknown[%s], disconnecting", s->addr);
+		reply(s, "502 5.5.1 Error: this is an SMTP server, not HTTP");
+		s->closing = 1;
+		break;
+	case V_UNKNOWN:
+		s->last_verb = "UNKNOWN";
+		reply_error(s, "500 5.5.2 Error: command not recognized");
+		break;
+	}
+}
+
+/* ---- content ---- */
+
+/* "Received:" as RFC 5321 4.4; no reverse name yet, so none is claimed. */
+static int
+received_header(struct session *s)
+{
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	char		 date[64];
+	int		 v6 = strchr(s->addr, ':') != NULL, r;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
+		return -1;
+	r = buf_appendf(&s->content, "Received: from %s ([%s%s])\r\n"
+	    "\tby %s (postern) with %s id %s", s->helo, v6 ? "IPv6:" : "",
+	    s->addr, s->env->conf->hostname, s->esmtp ? "ESMTP" : "SMTP",
+	    s->qid);
+	if (r == 0 && s->nrcpt == 1)
+		r = buf_appendf(&s->content, "\r\n\tfor <%s>", s->rcpts[0]);
+	if (r == 0)
+		r = buf_appendf(&s->content, "; %s\r\n", date);
+	return r;
+}
+
+/*
+ * Sends the gathered content to queue-mgr: the payload of IPC_MSG_DATA is
+ * the content itself, no length prefix (as queue-mgr reads it).
+ */
+static int
+content_send(struct session *s)
+{
+	size_t n;
+
+	while (s->content.len > 0) {
+		n = s->content.len > IPC_MAX_PAYLOAD ? IPC_MAX_PAYLOAD :
+		    s->content.len;
+		if (ipc_send(s->env->queue, IPC_MSG_DATA, s->txid, -1,
+		    s->content.p, n) == -1)
+			return -1;
+		buf_consume(&s->content, n);
+	}
+	if (ipc_pending(s->env->queue) > IPC_HIGH_WATER)
+		s->env->queue_full = 1;
+	return 0;
+}
+
+static void
+tx_fail(struct session *s, const char *text)
+{
+	s->tx_open = 0;
+	s->tx_failed = 1;
+	strlcpy(s->failtext, text, sizeof(s->failtext));
+	buf_free(&s->content);
+}
+
+static void
+end_of_data(struct session *s)
+{
+	if (s->tx_failed) {
+		reply(s, "%s", s->failtext);
+		tx_reset(s);
+	} else if (s->dsm.bare) {
+		log_info("reject: DATA from unknown[%s]: 550 5.6.0 bare CR or "
+		    "LF in message; from=<%s>", s->addr, s->sender);
+		reply(s, "550 5.6.0 Message contains bare CR or LF");
+		tx_reset(s);
+	} else if (s->dsm.too_big) {
+		log_info("reject: DATA from unknown[%s]: 552 5.3.4 message too "
+		    "big; from=<%s>", s->addr, s->sender);
+		reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		tx_reset(s);
+	} else if (s->env->queue == NULL ||
+	    queue_send(s, IPC_MSG_END, NULL) == -1) {
+		tx_abort(s);
+		reply(s, NO_QUEUE_TEMPFAIL);
+		tx_reset(s);
+	} else
+		s->state = S_END_WAIT;
+}
+
+/* ---- input ---- */
+
+/* Processes buffered input until it runs out or the session must wait. */
+static int
+session_run(struct session *s)
+{
+	size_t		 off = 0, avail, n, clen;
+	ssize_t		 used;
+	const char	*lf;
+	char		 line[SMTPD_LINE_MAX + 1];
+
+	while (off < s->in.len && !s->closing && !s->broken && !waiting(s)) {
+		avail = s->in.len - off;
+		if (s->state == S_DATA) {
+			if (s->env->queue_full)
+				break;
+			if ((used = data_feed(&s->dsm, s->in.p + off, avail,
+			    &s->content)) == -1) {
+				s->broken = 1;
+				break;
+			}
+			off += (size_t)used;
+			if ((s->dsm.bare || s->dsm.too_big) && s->tx_open) {
+				tx_abort(s);
+				buf_free(&s->content);
+			}
+			if (s->tx_open && content_send(s) == -1)
+				tx_fail(s, NO_QUEUE_TEMPFAIL);
+			if (!s->tx_open)
+				buf_reset(&s->content);	/* nobody to send it to */
+			if (data_done(&s->dsm))
+				end_of_data(s);
+			continue;
+		}
+		lf = memchr(s->in.p + off, '\n', avail);
+		if (s->discarding) {
+			if (lf == NULL) {
+				off = s->in.len;
+				break;
+			}
+			off = (size_t)(lf - s->in.p) + 1;
+			s->discarding = 0;
+			continue;
+		}
+		if (lf == NULL) {
+			if (avail >= SMTPD_LINE_MAX) {
+				s->ncommands++;
+				reply_error(s, "500 5.5.2 Error: line too long");
+				s->discarding = 1;
+				off = s->in.len;
+			}
+			break;
+		}
+		n = (size_t)(lf - (s->in.p + off)) + 1;
+		if (n > SMTPD_LINE_MAX) {
+			s->ncommands++;
+			reply_error(s, "500 5.5.2 Error: line too long");
+			off += n;
+			continue;
+		}
+		/* LF ends a command line; a CR before it is the CRLF's */
+		clen = n - 1;
+		if (clen > 0 && s->in.p[off + clen - 1] == '\r')
+			clen--;
+		memcpy(line, s->in.p + off, clen);
+		line[clen] = '\0';
+		off += n;
+		session_line(s, line, clen);
+	}
+	buf_consume(&s->in, off);
+	if (s->in.len == 0)
+		buf_free(&s->in);
+	return session_flush(s);
+}
+
+int
+session_input(struct session *s, const char *data, size_t len)
+{
+	if (buf_append(&s->in, data, len) == -1) {
+		session_free(s);
+		return -1;
+	}
+	return session_run(s);
+}
+
+/* Writes what it can; frees the session when it is done or broken. */
+static int
+session_flush(struct session *s)
+{
+	ssize_t n;
+
+	while (s->out.len > 0 && !s->broken) {
+		n = send(s->fd, s->out.p, s->out.len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			s->broken = 1;
+			break;
+		}
+		buf_consume(&s->out, (size_t)n);
+	}
+	if (s->out.len == 0)
+		buf_free(&s->out);
+	if (s->broken || (s->closing && s->out.len == 0)) {
+		session_free(s);
+		return -1;
+	}
+	update_events(s);
+	return 0;
+}
+
+static void
+session_read_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct session	*s = arg;
+	ssize_t		 n;
+
+	if (buf_reserve(&s->in, SMTPD_READ_CHUNK) == -1) {
+		session_free(s);
+		return;
+	}
+	n = recv(fd, s->in.p + s->in.len, SMTPD_READ_CHUNK, 0);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (n == -1 && errno != ECONNRESET)
+			log_debug("read from unknown[%s]: %s", s->addr,
+			    strerror(errno));
+		if (s->state == S_DATA || waiting(s))
+			log_info("lost connection after %s from unknown[%s]",
+			    s->last_verb, s->addr);
+		session_free(s);
+		return;
+	}
+	s->in.len += (size_t)n;
+	touch_timer(s);
+	(void)session_run(s);
+}
+
+static void
+session_write_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)session_flush(arg);
+}
+
+static void
+session_timeout_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->closing) {
+		/* our last words never left: the client does not read */
+		session_free(s);
+		return;
+	}
+	log_info("timeout after %s from unknown[%s]", s->last_verb, s->addr);
+	tx_abort(s);
+	reply(s, "421 4.4.2 %s Error: timeout exceeded", s->env->conf->hostname);
+	s->closing = 1;
+	touch_timer(s);
+	(void)session_flush(s);
+}
+
+/* ---- queue-mgr's replies ---- */
+
+static struct session *
+find_tx(struct smtpd *env, uint32_t txid)
+{
+	struct session *s;
+
+	/* linear, but only per queue reply; a tree when sessions number 10k */
+	TAILQ_FOREACH(s, &env->sessions, entry)
+		if (s->tx_open && s->txid == txid)
+			return s;
+	return NULL;
+}
+
+/* A client that sent content before our 354 ignored PIPELINING's rules. */
+static int
+pipelined_early(struct session *s)
+{
+	char	 c;
+
+	if (s->in.len > 0)
+		return 1;
+	return recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+}
+
+static int
+qid_valid(const char *q)
+{
+	size_t i, n = strlen(q);
+
+	if (n == 0 || n >= sizeof(((struct session *)0)->qid))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((q[i] >= '0' && q[i] <= '9') || (q[i] >= 'A' &&
+		    q[i] <= 'Z') || (q[i] >= 'a' && q[i] <= 'z')))
+			return 0;
+	return 1;
+}
+
+/* queue-mgr's reply text is shown to the client only if it is a 4xx line. */
+static const char *
+tempfail_text(const char *text)
+{
+	if (text == NULL || strlen(text) < 4 || strlen(text) > 200 ||
+	    text[0] != '4' || text[1] < '0' || text[1] > '9' ||
+	    text[2] < '0' || text[2] > '9' || text[3] != ' ')
+		return DEFAULT_TEMPFAIL;
+	return text;
+}
+
+void
+session_queue_reply(struct smtpd *env, uint32_t type, uint32_t txid,
+    const char *text)
+{
+	struct session *s;
+
+	if ((s = find_tx(env, txid)) == NULL) {
+		log_debug("queue reply %s for unknown transaction %u",
+		    ipc_type_name(type), txid);
+		return;
+	}
+	switch (type) {
+	case IPC_MSG_BEGIN_OK:
+		if (s->state != S_BEGIN_WAIT || !qid_valid(text)) {
+			log_warn("queue-mgr: unexpected BEGIN_OK for "
+			    "transaction %u", txid);
+			tx_abort(s);
+			if (s->state == S_BEGIN_WAIT) {
+				reply(s, DEFAULT_TEMPFAIL);
+				s->state = S_RCPT;
+			} else if (s->state == S_DATA)
+				tx_fail(s, DEFAULT_TEMPFAIL);
+			break;
+		}
+		if (pipelined_early(s)) {
+			log_info("improper command pipelining after DATA from "
+			    "unknown[%s]", s->addr);
+			tx_abort(s);
+			reply(s, "554 5.5.0 Error: pipelining violation");
+			s->closing = 1;
+			break;
+		}
+		strlcpy(s->qid, text, sizeof(s->qid));
+		log_info("%s: client=unknown[%s]", s->qid, s->addr);
+		data_init(&s->dsm, s->l->max_message_size);
+		if (received_header(s) == -1) {
+			s->broken = 1;
+			break;
+		}
+		s->state = S_DATA;
+		reply(s, "354 End data with <CR><LF>.<CR><LF>");
+		break;
+	case IPC_MSG_COMMITTED:
+		if (s->state != S_END_WAIT) {
+			log_warn("queue-mgr: unexpected COMMITTED for "
+			    "transaction %u", txid);
+			break;
+		}
+		s->tx_open = 0;
+		reply(s, "250 2.0.0 Ok: queued as %s", s->qid);
+		tx_reset(s);
+		break;
+	case IPC_MSG_TEMPFAIL:
+		s->tx_open = 0;
+		text = tempfail_text(text);
+		if (s->state == S_DATA)
+			tx_fail(s, text);
+		else {
+			reply(s, "%s", text);
+			if (s->state == S_BEGIN_WAIT)
+				s->state = S_RCPT;	/* the envelope stands */
+			else
+				tx_reset(s);
+		}
+		break;
+	default:
+		return;
+	}
+	(void)session_run(s);
+}
+
+void
+session_queue_lost(struct smtpd *env)
+{
+	struct session *s, *next;
+
+	TAILQ_FOREACH_SAFE(s, &env->sessions, entry, next) {
+		if (!s->tx_open)
+			continue;
+		/* no ABORT: the channel it would go on is the one that died */
+		s->tx_open = 0;
+		switch (s->state) {
+		case S_BEGIN_WAIT:
+			reply(s, NO_QUEUE_TEMPFAIL);
+			s->state = S_RCPT;
+			break;
+		case S_DATA:
+			tx_fail(s, NO_QUEUE_TEMPFAIL);
+			break;
+		case S_END_WAIT:
+			reply(s, NO_QUEUE_TEMPFAIL);
+			tx_reset(s);
+			break;
+		default:
+			break;
+		}
+		(void)session_run(s);
+	}
+}
+
+void
+session_resume_all(struct smtpd *env)
+{
+	struct session *s, *next;
+
+	TAILQ_FOREACH_SAFE(s, &env->sessions, entry, next) {
+		if (env->queue_full)
+			break;
+		(void)session_run(s);
+	}
+}
+
+void
+session_close_all(struct smtpd *env)
+{
+	struct session *s;
+
+	while ((s = TAILQ_FIRST(&env->sessions)) != NULL) {
+		reply(s, "421 4.3.2 %s Service shutting down",
+		    env->conf->hostname);
+		s->closing = 1;
+		/* one try to say goodbye; never wait for a slow client */
+		if (session_flush(s) == 0)
+			session_free(s);
+	}
+}

@@ -1,0 +1,549 @@
+/* Unit tests for smtpd/session.c: the command state machine and the queue dialog. */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "../../smtpd/smtpd.h"
+#include "log.h"
+#include "pack.h"
+
+struct fixture {
+	struct event_base	*base;
+	struct smtpd		 env;
+	struct listener		 l;
+	struct session		*s;
+	int			 client;	/* our end of the SMTP connection */
+	int			 queue;		/* our end of the queue channel */
+	char			 got[65536];
+};
+
+static const char conf_text[] =
+    "hostname = mx.test\n"
+    "spool = /nonexistent\n"
+    "local_domains = example.org\n"
+    "trusted_networks = 192.0.2.0/24\n"
+    "listener mx {\n\tlisten = 127.0.0.1:25\n}\n";
+
+static void
+chan_msg(struct ipc_chan *c, struct ipc_msg *m, void *arg)
+{
+}
+
+static void
+chan_closed(struct ipc_chan *c, void *arg)
+{
+}
+
+static int
+setup(void **state)
+{
+	struct fixture		*f = calloc(1, sizeof(*f));
+	struct sockaddr_in	 sin;
+	struct config		*conf;
+	struct buf		 err;
+	int			 sv[2], q[2];
+
+	assert_non_null(f);
+	log_set_level(LOG_LVL_WARN);
+	buf_init(&err);
+	conf = config_parse_buf("t.conf", conf_text, sizeof(conf_text) - 1, &err);
+	assert_non_null(conf);
+	buf_free(&err);
+	f->base = event_base_new();
+	server_init(&f->env, f->base, conf);
+	f->l.env = &f->env;
+	f->l.max_message_size = 1000;
+	f->l.max_recipients = 2;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(ipc_socketpair(q), 0);
+	f->env.queue = ipc_chan_new(f->base, q[0], "queue", chan_msg,
+	    chan_closed, NULL);
+	f->queue = q[1];
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	inet_pton(AF_INET, "198.51.100.1", &sin.sin_addr);
+	f->s = session_new(&f->env, &f->l, sv[0], (struct sockaddr *)&sin,
+	    sizeof(sin));
+	assert_non_null(f->s);
+	f->client = sv[1];
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	while (!TAILQ_EMPTY(&f->env.sessions))
+		session_free(TAILQ_FIRST(&f->env.sessions));
+	if (f->env.queue)
+		ipc_chan_free(f->env.queue);
+	close(f->queue);
+	close(f->client);
+	config_free(f->env.conf);
+	event_base_free(f->base);
+	free(f);
+	return 0;
+}
+
+/* Everything the server has written so far, as a string. */
+static const char *
+replies(struct fixture *f)
+{
+	ssize_t	 n;
+	size_t	 len = 0;
+
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	while ((n = read(f->client, f->got + len, sizeof(f->got) - 1 - len)) > 0)
+		len += (size_t)n;
+	f->got[len] = '\0';
+	return f->got;
+}
+
+/* Sends text as the client would; returns the replies it caused. */
+static const char *
+say(struct fixture *f, const char *text)
+{
+	replies(f);
+	if (session_input(f->s, text, strlen(text)) == -1)
+		f->s = NULL;
+	return replies(f);
+}
+
+/* One frame from smtpd to queue-mgr. */
+static uint32_t
+queue_recv(struct fixture *f, uint32_t *id, uint8_t *payload, size_t *len)
+{
+	struct ipc_msg m;
+
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(ipc_sync_recv(f->queue, &m, payload, 1000), 0);
+	*id = m.id;
+	*len = m.len;
+	return m.type;
+}
+
+static void
+to_rcpt(struct fixture *f)
+{
+	assert_string_equal(say(f, "HELO client.test\r\nMAIL FROM:<a@b.test>\r\n"
+	    "RCPT TO:<u@example.org>\r\n"),
+	    "250 mx.test\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+}
+
+static void
+test_greeting_is_220(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_string_equal(replies(f), "220 mx.test ESMTP postern\r\n");
+}
+
+static void
+test_mail_before_helo_is_503(void **state)
+{
+	struct fixture *f = *state;
+
+	replies(f);
+	assert_string_equal(say(f, "MAIL FROM:<a@b.test>\r\n"),
+	    "503 5.5.1 Error: send HELO/EHLO first\r\n");
+}
+
+static void
+test_rcpt_before_mail_is_503(void **state)
+{
+	struct fixture *f = *state;
+
+	say(f, "EHLO c.test\r\n");
+	assert_string_equal(say(f, "RCPT TO:<u@example.org>\r\n"),
+	    "503 5.5.1 Error: need MAIL command\r\n");
+}
+
+static void
+test_data_before_rcpt_is_503(void **state)
+{
+	struct fixture *f = *state;
+
+	say(f, "EHLO c.test\r\nMAIL FROM:<>\r\n");
+	assert_string_equal(say(f, "DATA\r\n"),
+	    "503 5.5.1 Error: need RCPT command\r\n");
+}
+
+static void
+test_ehlo_lists_extensions(void **state)
+{
+	struct fixture *f = *state;
+
+	replies(f);
+	assert_string_equal(say(f, "EHLO c.test\r\n"),
+	    "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n"
+	    "250 ENHANCEDSTATUSCODES\r\n");
+}
+
+static void
+test_unknown_command_is_500(void **state)
+{
+	struct fixture *f = *state;
+
+	replies(f);
+	assert_string_equal(say(f, "XYZZY\r\n"),
+	    "500 5.5.2 Error: command not recognized\r\n");
+}
+
+static void
+test_relay_to_foreign_domain_is_554(void **state)
+{
+	struct fixture *f = *state;
+
+	say(f, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\n");
+	assert_string_equal(say(f, "RCPT TO:<v@foreign.test>\r\n"),
+	    "554 5.7.1 <v@foreign.test>: Relay access denied\r\n");
+	assert_string_equal(say(f, "RCPT TO:<postmaster>\r\n"), "250 2.1.5 Ok\r\n");
+}
+
+static void
+test_too_many_recipients_is_452(void **state)
+{
+	struct fixture *f = *state;
+
+	say(f, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\n");
+	assert_string_equal(say(f, "RCPT TO:<u@example.org>\r\n"
+	    "RCPT TO:<w@example.org>\r\nRCPT TO:<x@example.org>\r\n"),
+	    "250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"
+	    "452 4.5.3 Error: too many recipients\r\n");
+}
+
+static void
+test_mail_size_over_limit_is_552(void **state)
+{
+	struct fixture *f = *state;
+
+	say(f, "EHLO c.test\r\n");
+	assert_string_equal(say(f, "MAIL FROM:<a@b.test> SIZE=1001\r\n"),
+	    "552 5.3.4 Message size exceeds fixed limit\r\n");
+	assert_string_equal(say(f, "MAIL FROM:<a@b.test> SIZE=1000\r\n"),
+	    "250 2.1.0 Ok\r\n");
+}
+
+static void
+test_line_too_long_is_500_and_session_goes_on(void **state)
+{
+	struct fixture	*f = *state;
+	char		 line[2000];
+
+	replies(f);
+	memset(line, 'x', sizeof(line));
+	memcpy(line, "NOOP ", 5);
+	line[sizeof(line) - 1] = '\0';
+	/* the long line arrives in two pieces, its end with the next command */
+	assert_string_equal(say(f, line), "500 5.5.2 Error: line too long\r\n");
+	assert_string_equal(say(f, "xxxx\r\nNOOP\r\n"), "250 2.0.0 Ok\r\n");
+	/* 512 octets with CRLF is still a command line */
+	memset(line, ' ', 510);
+	memcpy(line, "NOOP", 4);
+	memcpy(line + 510, "\r\n", 3);
+	assert_string_equal(say(f, line), "250 2.0.0 Ok\r\n");
+	memset(line, ' ', 511);
+	memcpy(line, "NOOP", 4);
+	memcpy(line + 511, "\r\n", 3);
+	assert_string_equal(say(f, line), "500 5.5.2 Error: line too long\r\n");
+}
+
+static void
+test_nul_in_command_is_500(void **state)
+{
+	struct fixture *f = *state;
+
+	replies(f);
+	session_input(f->s, "NO\0OP\r\nNOOP\r\n", 13);
+	assert_string_equal(replies(f),
+	    "500 5.5.2 Error: NUL character in command\r\n250 2.0.0 Ok\r\n");
+}
+
+static void
+test_tenth_error_ends_session_with_421(void **state)
+{
+	struct fixture	*f = *state;
+	const char	*r;
+	int		 i;
+
+	replies(f);
+	for (i = 0; i < 9; i++)
+		say(f, "BAD\r\n");
+	assert_non_null(f->s);
+	r = say(f, "BAD\r\nNOOP\r\n");
+	assert_string_equal(r, "500 5.5.2 Error: command not recognized\r\n"
+	    "421 4.7.0 mx.test Error: too many errors\r\n");
+	assert_null(f->s);
+	assert_true(TAILQ_EMPTY(&f->env.sessions));
+}
+
+static void
+test_http_request_is_502_and_closed(void **state)
+{
+	struct fixture *f = *state;
+
+	replies(f);
+	assert_string_equal(say(f, "GET / HTTP/1.0\r\n\r\n"),
+	    "502 5.5.1 Error: this is an SMTP server, not HTTP\r\n");
+	assert_null(f->s);
+}
+
+static void
+test_quit_is_221(void **state)
+{
+	struct fixture *f = *state;
+
+	replies(f);
+	assert_string_equal(say(f, "QUIT\r\nNOOP\r\n"), "221 2.0.0 Bye\r\n");
+	assert_null(f->s);
+}
+
+static void
+test_data_without_queue_is_451(void **state)
+{
+	struct fixture *f = *state;
+
+	ipc_chan_free(f->env.queue);
+	f->env.queue = NULL;
+	to_rcpt(f);
+	assert_string_equal(say(f, "DATA\r\n"),
+	    "451 4.3.0 Error: queue service unavailable\r\n");
+}
+
+static void
+test_full_transaction_waits_for_commit(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	struct unpack	 u;
+	uint64_t	 arrival;
+	uint32_t	 id, id2, n;
+	char		*addr, *helo, *from, *rcpt;
+	const void	*data;
+	size_t		 len, dlen;
+
+	to_rcpt(f);
+	/* nothing is said until queue-mgr answers */
+	assert_string_equal(say(f, "DATA\r\n"), "");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	unpack_init(&u, p, len);
+	unpack_u64(&u, &arrival);
+	unpack_str(&u, &addr, 100);
+	unpack_str(&u, &helo, 100);
+	unpack_str(&u, &from, 100);
+	unpack_u32(&u, &n);
+	unpack_str(&u, &rcpt, 100);
+	assert_int_equal(unpack_done(&u), 0);
+	assert_string_equal(addr, "198.51.100.1");
+	assert_string_equal(helo, "client.test");
+	assert_string_equal(from, "a@b.test");
+	assert_int_equal(n, 1);
+	assert_string_equal(rcpt, "u@example.org");
+	free(addr);
+	free(helo);
+	free(from);
+	free(rcpt);
+
+	session_queue_reply(&f->env, IPC_MSG_BEGIN_OK, id, "QID123");
+	assert_string_equal(replies(f), "354 End data with <CR><LF>.<CR><LF>\r\n");
+	assert_string_equal(say(f, "Subject: t\r\n\r\n..dot\r\n.\r\n"), "");
+	assert_int_equal(queue_recv(f, &id2, p, &len), IPC_MSG_DATA);
+	assert_int_equal(id2, id);
+	/* the payload is the content itself */
+	data = p;
+	dlen = len;
+	assert_true(dlen > 17);
+	assert_memory_equal(data, "Received: from client.test ([198.51.100.1])\r\n"
+	    "\tby mx.test (postern) with SMTP id QID123\r\n\tfor <u@example.org>; ",
+	    108);
+	assert_memory_equal((const char *)data + dlen - 20,
+	    "Subject: t\r\n\r\n.dot\r\n", 20);
+	assert_int_equal(queue_recv(f, &id2, p, &len), IPC_MSG_END);
+	assert_int_equal(len, 0);
+	assert_string_equal(replies(f), "");
+	session_queue_reply(&f->env, IPC_MSG_COMMITTED, id, "QID123");
+	assert_string_equal(replies(f), "250 2.0.0 Ok: queued as QID123\r\n");
+	/* the envelope is gone */
+	assert_string_equal(say(f, "RCPT TO:<u@example.org>\r\n"),
+	    "503 5.5.1 Error: need MAIL command\r\n");
+}
+
+static void
+test_commands_after_end_of_data_wait_their_turn(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	uint32_t	 id, id2;
+	size_t		 len;
+
+	to_rcpt(f);
+	say(f, "DATA\r\n");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	session_queue_reply(&f->env, IPC_MSG_BEGIN_OK, id, "Q1");
+	replies(f);
+	assert_string_equal(say(f, "x\r\n.\r\nNOOP\r\nQUIT\r\n"), "");
+	assert_int_equal(queue_recv(f, &id2, p, &len), IPC_MSG_DATA);
+	assert_int_equal(queue_recv(f, &id2, p, &len), IPC_MSG_END);
+	session_queue_reply(&f->env, IPC_MSG_COMMITTED, id, "Q1");
+	assert_string_equal(replies(f), "250 2.0.0 Ok: queued as Q1\r\n"
+	    "250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n");
+}
+
+static void
+test_bare_lf_in_data_is_550_and_aborted(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	uint32_t	 id, id2, t;
+	size_t		 len;
+
+	to_rcpt(f);
+	say(f, "DATA\r\n");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	session_queue_reply(&f->env, IPC_MSG_BEGIN_OK, id, "Q2");
+	replies(f);
+	assert_string_equal(say(f, "a\n.\nMAIL FROM:<e@vil>\r\n"), "");
+	assert_string_equal(say(f, "RCPT TO:<v@example.org>\r\n.\r\n"),
+	    "550 5.6.0 Message contains bare CR or LF\r\n");
+	/* the content may or may not have gone out; an ABORT must follow */
+	do {
+		t = queue_recv(f, &id2, p, &len);
+	} while (t == IPC_MSG_DATA);
+	assert_int_equal(t, IPC_MSG_ABORT);
+	assert_int_equal(id2, id);
+}
+
+static void
+test_oversized_content_is_552_after_end_of_data(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	uint32_t	 id;
+	size_t		 len;
+	char		 big[1500];
+
+	to_rcpt(f);
+	say(f, "DATA\r\n");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	session_queue_reply(&f->env, IPC_MSG_BEGIN_OK, id, "Q3");
+	replies(f);
+	memset(big, 'b', sizeof(big));
+	big[sizeof(big) - 1] = '\0';
+	assert_string_equal(say(f, big), "");
+	assert_string_equal(say(f, "\r\n.\r\n"),
+	    "552 5.3.4 Message size exceeds fixed limit\r\n");
+}
+
+static void
+test_content_before_354_is_pipelining_violation(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	uint32_t	 id, id2;
+	size_t		 len;
+
+	to_rcpt(f);
+	assert_string_equal(say(f, "DATA\r\nSubject: early\r\n"), "");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	session_queue_reply(&f->env, IPC_MSG_BEGIN_OK, id, "Q4");
+	assert_string_equal(replies(f), "554 5.5.0 Error: pipelining violation\r\n");
+	assert_int_equal(queue_recv(f, &id2, p, &len), IPC_MSG_ABORT);
+	assert_true(TAILQ_EMPTY(&f->env.sessions));
+	f->s = NULL;
+}
+
+static void
+test_tempfail_at_begin_keeps_envelope(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	uint32_t	 id;
+	size_t		 len;
+
+	to_rcpt(f);
+	say(f, "DATA\r\n");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	session_queue_reply(&f->env, IPC_MSG_TEMPFAIL, id, "452 4.3.1 Spool full");
+	assert_string_equal(replies(f), "452 4.3.1 Spool full\r\n");
+	/* text that is not a 4xx reply is never passed on */
+	say(f, "DATA\r\n");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	session_queue_reply(&f->env, IPC_MSG_TEMPFAIL, id, "250 fake\r\nok");
+	assert_string_equal(replies(f), "451 4.3.0 Error: queue file write error\r\n");
+}
+
+static void
+test_queue_loss_during_data_is_451_at_end(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	uint32_t	 id;
+	size_t		 len;
+	struct ipc_chan	*old = f->env.queue;
+
+	to_rcpt(f);
+	say(f, "DATA\r\n");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	session_queue_reply(&f->env, IPC_MSG_BEGIN_OK, id, "Q5");
+	replies(f);
+	say(f, "some content\r\n");
+	f->env.queue = NULL;
+	session_queue_lost(&f->env);
+	ipc_chan_free(old);
+	assert_string_equal(say(f, "more\r\n.\r\n"),
+	    "451 4.3.0 Error: queue service unavailable\r\n");
+	/* a late reply for the dead transaction is ignored */
+	session_queue_reply(&f->env, IPC_MSG_COMMITTED, id, "Q5");
+	assert_string_equal(replies(f), "");
+}
+
+#define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_greeting_is_220),
+		T(test_mail_before_helo_is_503),
+		T(test_rcpt_before_mail_is_503),
+		T(test_data_before_rcpt_is_503),
+		T(test_ehlo_lists_extensions),
+		T(test_unknown_command_is_500),
+		T(test_relay_to_foreign_domain_is_554),
+		T(test_too_many_recipients_is_452),
+		T(test_mail_size_over_limit_is_552),
+		T(test_line_too_long_is_500_and_session_goes_on),
+		T(test_nul_in_command_is_500),
+		T(test_tenth_error_ends_session_with_421),
+		T(test_http_request_is_502_and_closed),
+		T(test_quit_is_221),
+		T(test_data_without_queue_is_451),
+		T(test_full_transaction_waits_for_commit),
+		T(test_commands_after_end_of_data_wait_their_turn),
+		T(test_bare_lf_in_data_is_550_and_aborted),
+		T(test_oversized_content_is_552_after_end_of_data),
+		T(test_content_before_354_is_pipelining_violation),
+		T(test_tempfail_at_begin_keeps_envelope),
+		T(test_queue_loss_during_data_is_451_at_end),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
