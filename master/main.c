@@ -96,12 +96,7 @@ main(int argc, char **argv)
 	log_init("postern", 1);
 
 	buf_init(&err);
-	if ((m.conf = config_load(conf, &err)) != NULL &&
-	    setup_check_listeners(m.conf, &err) > 0) {
-		config_free(m.conf);
-		m.conf = NULL;
-	}
-	if (m.conf == NULL) {
+	if ((m.conf = config_load(conf, &err)) == NULL) {
 		fputs(buf_cstr(&err) ? err.p : "configuration error\n", stderr);
 		exit(1);
 	}

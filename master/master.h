@@ -62,7 +62,6 @@ struct master {
 
 /* setup.c: what runs as root before any child starts. */
 int	setup_listen_addr(const char *, struct sockaddr_storage *, socklen_t *);
-int	setup_check_listeners(const struct config *, struct buf *err);
 int	setup_users(void);
 int	setup_spool(const struct config *);
 int	setup_listeners(struct master *);

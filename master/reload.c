@@ -64,10 +64,6 @@ reload_config(struct master *m)
 		goto done;
 	}
 	nc = config_parse_buf(m->conf_path, text.p ? text.p : "", text.len, &err);
-	if (nc != NULL && setup_check_listeners(nc, &err) > 0) {
-		config_free(nc);
-		nc = NULL;
-	}
 	if (nc == NULL) {
 		log_errors(&err);
 		log_err("reload: %s has errors; keeping the running "

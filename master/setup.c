@@ -77,30 +77,6 @@ setup_listen_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	return 0;
 }
 
-/* What config.c cannot know: every listen address must be a numeric literal. */
-int
-setup_check_listeners(const struct config *c, struct buf *err)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 sl;
-	size_t			 i, j;
-	int			 nerr = 0;
-
-	for (i = 0; i < c->nlisteners; i++) {
-		for (j = 0; j < c->listeners[i].listen.n; j++) {
-			if (setup_listen_addr(c->listeners[i].listen.v[j], &ss,
-			    &sl) == 0)
-				continue;
-			buf_appendf(err, "%s:%d: listener %s: listen: '%s' is not "
-			    "a numeric IPv4 address:port or [IPv6]:port\n",
-			    c->path, c->listeners[i].line, c->listeners[i].name,
-			    c->listeners[i].listen.v[j]);
-			nerr++;
-		}
-	}
-	return nerr;
-}
-
 /* fork + execve, no shell: the argument list is fixed and ours. */
 static int
 run_useradd(const char *user)

@@ -53,9 +53,13 @@ smoke)
 	for f in "$OUT"/fuzz_*; do
 		[ -x "$f" ] || continue
 		echo "FUZZ run $(basename "$f")"
-		mkdir -p "$OUT/corpus/$(basename "$f")"
+		name=$(basename "$f")
+		mkdir -p "$OUT/corpus/$name"
+		seeds=""
+		[ -d "tests/fuzz/corpus/$name" ] && seeds="tests/fuzz/corpus/$name"
+		# shellcheck disable=SC2086
 		"$f" -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=2048 \
-			"$OUT/corpus/$(basename "$f")" tests/fuzz/corpus/"$(basename "$f")" 2>&1 | tail -3
+			"$OUT/corpus/$name" $seeds 2>&1 | tail -3
 		[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "FUZZ FAILED $(basename "$f")"; exit 1; }
 	done
 	;;

@@ -141,13 +141,11 @@ test_named_listen_address_is_an_error_with_file_and_line(void **state)
 
 	(void)state;
 	buf_init(&err);
+	/* the config parser refuses it, so the master never tries to bind it */
 	c = config_parse_buf("p.conf", text, strlen(text), &err);
-	assert_non_null(c);
-	assert_int_equal(setup_check_listeners(c, &err), 1);
-	assert_string_equal(buf_cstr(&err), "p.conf:2: listener mx: listen: "
-	    "'mail.example.org:25' is not a numeric IPv4 address:port or "
-	    "[IPv6]:port\n");
-	config_free(c);
+	assert_null(c);
+	assert_non_null(strstr(buf_cstr(&err), "p.conf:2: listener mx: listen: "
+	    "'mail.example.org:25' is not address:port"));
 	buf_free(&err);
 }
 
