@@ -69,6 +69,9 @@ static const struct key global_keys[] = {
 	{ "smtp_timeout", K_SECS, G(smtp_timeout), "5m", 1, 3600, NULL },
 	{ "smtpd_timeout", K_SECS, G(smtpd_timeout), "5m", 1, 3600, NULL },
 	{ "log_level", K_ENUM, G(log_level), "info", 0, 0, e_loglevel },
+	/* == issue 3 (smtpd) global keys == */
+	/* == issue 5 (queue-mgr) global keys == */
+	/* == issue 6 (deliver, resolver) global keys == */
 	{ NULL, 0, 0, NULL, 0, 0, NULL }
 };
 
@@ -80,12 +83,15 @@ static const struct key listener_keys[] = {
 	{ "auth", K_ENUM, L(auth), "no", 0, 0, e_auth },
 	{ "max_message_size", K_SIZE, L(max_message_size), "35M", 1024, 1ULL << 32, NULL },
 	{ "max_recipients", K_UINT, L(max_recipients), "100", 1, 100000, NULL },
+	/* == issue 3 (smtpd) listener keys == */
 	{ NULL, 0, 0, NULL, 0, 0, NULL }
 };
 
 static const struct key route_keys[] = {
 	{ "via", K_STR, R(via), "mx", 0, 0, NULL },
 	{ "tls", K_ENUM, R(tls), "may", 0, 0, e_rtls },
+	/* == issue 5 (queue-mgr) route keys == */
+	/* == issue 6 (deliver) route keys == */
 	{ NULL, 0, 0, NULL, 0, 0, NULL }
 };
 

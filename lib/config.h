@@ -47,6 +47,7 @@ struct listener_conf {
 	int		 auth;			/* enum auth_mode */
 	uint64_t	 max_message_size;	/* bytes */
 	uint64_t	 max_recipients;
+	/* == issue 3 (smtpd) listener fields == */
 };
 
 struct route_conf {
@@ -54,6 +55,8 @@ struct route_conf {
 	int		 line;
 	char		*via;			/* "mx", "host:port", "[host]:port" */
 	int		 tls;			/* enum route_tls */
+	/* == issue 5 (queue-mgr) route fields == */
+	/* == issue 6 (deliver) route fields == */
 };
 
 struct config {
@@ -81,6 +84,9 @@ struct config {
 	uint64_t	 smtp_timeout;		/* seconds */
 	uint64_t	 smtpd_timeout;		/* seconds */
 	int		 log_level;		/* enum log_level */
+	/* == issue 3 (smtpd) global fields == */
+	/* == issue 5 (queue-mgr) global fields == */
+	/* == issue 6 (deliver, resolver) global fields == */
 
 	struct listener_conf	*listeners;
 	size_t			 nlisteners;

@@ -157,6 +157,10 @@ enum ipc_type {
 	/* str human-readable error. */
 	IPC_CTL_ERROR,
 
+	/* == issue 3 (smtpd) message types == */
+	/* == issue 5 (queue-mgr) message types == */
+	/* == issue 6 (deliver, resolver) message types == */
+
 	IPC_TYPE_MAX
 };
 

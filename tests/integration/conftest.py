@@ -72,10 +72,10 @@ def dns_query(port, name, qtype=1, timeout=0.5):
     return r[3] & 0xF, struct.unpack(">H", r[6:8])[0]
 
 
-@pytest.fixture(scope="session")
-def dns(tmp_path_factory):
-    """A real unbound on 127.0.0.1 answering a local test zone."""
-    d = tmp_path_factory.mktemp("unbound")
+def start_unbound(d, zone, probe="mx.example.com"):
+    """Starts a real unbound on a free 127.0.0.1 port serving `zone` (unbound
+    local-zone/local-data lines) from folder d; returns (port, process) once
+    the A record of `probe` (which the zone must hold) is answered."""
     port = free_port()
     conf = d / "unbound.conf"
     conf.write_text(f"""server:
@@ -93,20 +93,27 @@ def dns(tmp_path_factory):
     do-not-query-localhost: no
     access-control: 127.0.0.0/8 allow
     module-config: "iterator"
-{ZONE}
+{zone}
     local-zone: "." refuse
 """)
     log = open(d / "unbound.log", "w")
     proc = subprocess.Popen(["unbound", "-d", "-c", str(conf)], stdout=log, stderr=log)
+    log.close()
+    wait_for(lambda: proc.poll() is not None or dns_query(port, probe) == (0, 1),
+             10, "unbound to answer")
+    assert proc.poll() is None, (d / "unbound.log").read_text()
+    return port, proc
+
+
+@pytest.fixture(scope="session")
+def dns(tmp_path_factory):
+    """A real unbound on 127.0.0.1 answering the local test zone ZONE."""
+    port, proc = start_unbound(tmp_path_factory.mktemp("unbound"), ZONE)
     try:
-        wait_for(lambda: proc.poll() is not None or dns_query(port, "mx.example.com") == (0, 1),
-                 10, "unbound to answer")
-        assert proc.poll() is None, (d / "unbound.log").read_text()
         yield port
     finally:
         proc.terminate()
         proc.wait(10)
-        log.close()
 
 
 # ---------------------------------------------------------------- SMTP sink
