@@ -67,6 +67,8 @@ static const char *type_names[IPC_TYPE_MAX] = {
 	[IPC_CTL_END] = "CTL_END",
 	[IPC_CTL_OK] = "CTL_OK",
 	[IPC_CTL_ERROR] = "CTL_ERROR",
+	[IPC_ETRN] = "ETRN",
+	[IPC_ETRN_REPLY] = "ETRN_REPLY",
 };
 
 const char *

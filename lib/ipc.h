@@ -92,7 +92,13 @@ enum ipc_type {
 	/* id = a transaction number chosen by smtpd, unique per smtpd channel.
 	 * u64 arrival (unix seconds), str client address, str client helo,
 	 * str sender (no brackets; "" for the null sender), u32 nrcpt,
-	 * nrcpt x str recipient. Asks for a queue id, sent before 354. */
+	 * nrcpt x str recipient. Asks for a queue id, sent before 354.
+	 * Optional extension (issue 3/5; absent = all defaults), appended:
+	 * struct msg_params as u32 ret (enum dsn_ret), str envid (xtext-
+	 * decoded, "" = none), u32 body (enum body_type), u32 smtputf8 (0/1),
+	 * u32 nrcpt again, then per recipient in the same order:
+	 * u32 notify (DSN_NOTIFY_* bits, 0 = not given), str orcpt (the
+	 * ORCPT value as "addr-type;decoded-address", "" = none). */
 	IPC_MSG_BEGIN,
 	/* id. The payload is the next piece of content itself (raw bytes, no
 	 * length prefix), in wire form with CRLF line endings and
@@ -118,14 +124,19 @@ enum ipc_type {
 	/* id = job id chosen by queue-mgr. fd = a read-only file descriptor
 	 * (memfd) holding the content as stored, from offset 0.
 	 * str queue id, str sender ("" = null sender), str domain,
-	 * u32 nrcpt, nrcpt x str recipient. */
+	 * u32 nrcpt, nrcpt x str recipient.
+	 * Optional extension (issue 5/6), appended exactly as in
+	 * IPC_MSG_BEGIN's: u32 ret, str envid, u32 body, u32 smtputf8,
+	 * u32 nrcpt, nrcpt x (u32 notify, str orcpt). Absent = defaults. */
 	IPC_DELIVER_JOB,
 
 	/* ---- deliver -> queue-mgr ---- */
 	/* id = job id. u32 nrcpt (same count and order as the job), then per
 	 * recipient: u32 rcpt_status, str reply ("250 2.0.0 Ok" or our own text
 	 * for failures without a reply), str relay ("host[addr]:port" or "none").
-	 * Exactly one per job. */
+	 * Exactly one per job.
+	 * Optional extension (issue 6/5), appended: u32 nrcpt, then per
+	 * recipient u32 flags (RESULT_F_* bits). Absent = all 0. */
 	IPC_DELIVER_RESULT,
 
 	/* ---- deliver -> resolver ---- */
@@ -157,12 +168,29 @@ enum ipc_type {
 	/* str human-readable error. */
 	IPC_CTL_ERROR,
 
+	/* smtpd -> queue-mgr: ETRN (RFC 1985) from an allowed client.
+	 * id = chosen by smtpd. str domain (as given: "example.com", or
+	 * "@example.com" for it and its subdomains). Reply IPC_ETRN_REPLY. */
+	IPC_ETRN,
+	/* queue-mgr -> smtpd: id, u32 number of messages scheduled now. */
+	IPC_ETRN_REPLY,
 	/* == issue 3 (smtpd) message types == */
 	/* == issue 5 (queue-mgr) message types == */
 	/* == issue 6 (deliver, resolver) message types == */
 
 	IPC_TYPE_MAX
 };
+
+/* RFC 3461 DSN parameters and the body type, as carried in IPC. */
+enum dsn_ret { DSN_RET_UNSPEC = 0, DSN_RET_FULL = 1, DSN_RET_HDRS = 2 };
+#define DSN_NOTIFY_NEVER	0x1u
+#define DSN_NOTIFY_SUCCESS	0x2u
+#define DSN_NOTIFY_FAILURE	0x4u
+#define DSN_NOTIFY_DELAY	0x8u
+enum body_type { BODY_UNSPEC = 0, BODY_7BIT = 1, BODY_8BITMIME = 2, BODY_BINARYMIME = 3 };
+/* IPC_DELIVER_RESULT extension flags, per recipient. */
+#define RESULT_F_RELAYED	0x1u	/* delivered to a server without DSN: "relayed" */
+#define RESULT_F_TLS		0x2u	/* the session used TLS */
 
 /* A message's state as posternctl shows it. */
 enum queue_state {
