@@ -187,7 +187,12 @@ enum dsn_ret { DSN_RET_UNSPEC = 0, DSN_RET_FULL = 1, DSN_RET_HDRS = 2 };
 #define DSN_NOTIFY_SUCCESS	0x2u
 #define DSN_NOTIFY_FAILURE	0x4u
 #define DSN_NOTIFY_DELAY	0x8u
-enum body_type { BODY_UNSPEC = 0, BODY_7BIT = 1, BODY_8BITMIME = 2, BODY_BINARYMIME = 3 };
+enum body_type {
+	BODY_TYPE_UNSPEC = 0,
+	BODY_TYPE_7BIT = 1,
+	BODY_TYPE_8BITMIME = 2,
+	BODY_TYPE_BINARYMIME = 3,
+};
 /* IPC_DELIVER_RESULT extension flags, per recipient. */
 #define RESULT_F_RELAYED	0x1u	/* delivered to a server without DSN: "relayed" */
 #define RESULT_F_TLS		0x2u	/* the session used TLS */
