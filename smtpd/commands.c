@@ -179,12 +179,12 @@ cmd_parse_mail(const char *args, struct mail_params *mp)
 				return "501 5.5.4 Bad SIZE parameter";
 			mp->has_size = 1;
 		} else if (kwlen == 4 && strncasecmp(kw, "BODY", 4) == 0) {
-			if (mp->body != BODY_NONE || val == NULL)
+			if (mp->body != BODY_TYPE_UNSPEC || val == NULL)
 				return "501 5.5.4 Bad BODY parameter";
 			if (vallen == 4 && strncasecmp(val, "7BIT", 4) == 0)
-				mp->body = BODY_7BIT;
+				mp->body = BODY_TYPE_7BIT;
 			else if (vallen == 8 && strncasecmp(val, "8BITMIME", 8) == 0)
-				mp->body = BODY_8BITMIME;
+				mp->body = BODY_TYPE_8BITMIME;
 			else
 				return "501 5.5.4 Bad BODY parameter";
 		} else

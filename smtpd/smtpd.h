@@ -99,7 +99,6 @@ enum smtp_verb {
 	V_HTTP,		/* GET / POST / CONNECT / HEAD: not a mail client */
 };
 
-enum body_type { BODY_NONE = 0, BODY_7BIT, BODY_8BITMIME };
 
 struct mail_params {
 	struct addr	 from;

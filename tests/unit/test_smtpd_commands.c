@@ -45,11 +45,11 @@ test_mail_with_size_and_body(void **state)
 	assert_null(cmd_parse_mail("FROM:<a@b.c> SIZE=1000 BODY=8BITMIME", &mp));
 	assert_int_equal(mp.has_size, 1);
 	assert_int_equal(mp.size, 1000);
-	assert_int_equal(mp.body, BODY_8BITMIME);
+	assert_int_equal(mp.body, BODY_TYPE_8BITMIME);
 	assert_string_equal(mp.from.local, "a");
 	assert_null(cmd_parse_mail("from:<> body=7bit", &mp));
 	assert_int_equal(mp.from.kind, ADDR_NULL);
-	assert_int_equal(mp.body, BODY_7BIT);
+	assert_int_equal(mp.body, BODY_TYPE_7BIT);
 	/* a space after the colon is tolerated, trailing spaces too */
 	assert_null(cmd_parse_mail("FROM: <a@b.c>  ", &mp));
 }
