@@ -35,19 +35,21 @@ LIB_SRC		:= $(wildcard lib/*.c)
 LIB_OBJ		:= $(LIB_SRC:%.c=$(BUILD)/%.o)
 
 # folder -> binary, and the libraries each needs
-DAEMONS		:= master smtpd queue-mgr deliver resolver ctl
+DAEMONS		:= master smtpd queue-mgr deliver resolver ctl sendmail
 BIN_master	:= postern
 BIN_smtpd	:= postern-smtpd
 BIN_queue-mgr	:= postern-queue
 BIN_deliver	:= postern-deliver
 BIN_resolver	:= postern-resolver
 BIN_ctl		:= posternctl
+BIN_sendmail	:= postern-sendmail
 LIBS_master	:= $(PAM_LIBS) $(SSL_LIBS)
 LIBS_smtpd	:= $(SSL_LIBS)
 LIBS_queue-mgr	:= $(DB_LIBS)
 LIBS_deliver	:= $(SSL_LIBS)
 LIBS_resolver	:= $(UNBOUND_LIBS)
 LIBS_ctl	:= $(DB_LIBS)
+LIBS_sendmail	:=
 
 # every .c of a folder, and the same less main.c (what unit tests link)
 src_of	= $(wildcard $(1)/*.c)
@@ -56,7 +58,7 @@ objnomain_of = $(filter-out $(BUILD)/$(1)/main.o,$(call obj_of,$(1)))
 
 BINS	:= $(foreach d,$(DAEMONS),$(BUILD)/$(BIN_$(d)))
 
-.PHONY: all deps run check unit-build fuzz bench clean install
+.PHONY: all deps run check unit-build fuzz bench stress clean install
 all: $(BINS)
 
 define daemon_rule
@@ -97,9 +99,12 @@ fuzz:
 bench: deps all
 	@scripts/bench.sh $(ARGS)
 
+stress: deps all
+	@scripts/bench.sh --stress $(ARGS)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/libexec/postern $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
-	install -m 755 $(BUILD)/postern $(BUILD)/posternctl $(DESTDIR)$(PREFIX)/sbin/
+	install -m 755 $(BUILD)/postern $(BUILD)/posternctl $(BUILD)/postern-sendmail $(DESTDIR)$(PREFIX)/sbin/
 	install -m 755 $(BUILD)/postern-smtpd $(BUILD)/postern-queue $(BUILD)/postern-deliver $(BUILD)/postern-resolver $(DESTDIR)$(PREFIX)/libexec/postern/
 	-install -m 644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	-install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/

@@ -29,6 +29,69 @@ is_atext(unsigned char c)
 	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence for one non-ASCII character at
+ * s (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF),
+ * or 0 when there is none.
+ */
+static size_t
+utf8_char(const unsigned char *s, size_t len)
+{
+	unsigned char	 c = s[0];
+	size_t		 n, k;
+	unsigned char	 lo = 0x80, hi = 0xbf;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;	/* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;	/* surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;	/* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;	/* above U+10FFFF */
+	} else
+		return 0;
+	if (len < n)
+		return 0;
+	for (k = 1; k < n; k++) {
+		if (s[k] < (k == 1 ? lo : 0x80) || s[k] > (k == 1 ? hi : 0xbf))
+			return 0;
+	}
+	return n;
+}
+
+int
+addr_utf8_valid(const char *s, size_t len)
+{
+	size_t	 i = 0, n;
+
+	while (i < len) {
+		if ((unsigned char)s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((n = utf8_char((const unsigned char *)s + i, len - i)) == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+/* Bytes of the UTF8-non-ascii character at s[i], 0 when none or not allowed. */
+static size_t
+u8(const char *s, size_t len, size_t i, int utf8)
+{
+	if (!utf8 || i >= len || (unsigned char)s[i] < 0x80)
+		return 0;
+	return utf8_char((const unsigned char *)s + i, len - i);
+}
+
 /* qtextSMTP: %d32-33 / %d35-91 / %d93-126 */
 static int
 is_qtext(unsigned char c)
@@ -43,18 +106,25 @@ is_qtext(unsigned char c)
  * Returns -1 unless at least one well-formed label was read.
  */
 static int
-scan_domain(const char *s, size_t len, size_t *i)
+scan_domain(const char *s, size_t len, size_t *i, int utf8)
 {
-	size_t	 p = *i, start = *i, label;
+	size_t	 p = *i, start = *i, label, n;
 
+	/* with SMTPUTF8 a label may be a U-label (RFC 6531 3.3): octets count */
 	for (;;) {
 		label = 0;
-		if (p >= len || !(is_alpha(s[p]) || is_digit(s[p])))
+		if (p >= len || !(is_alpha(s[p]) || is_digit(s[p]) ||
+		    u8(s, len, p, utf8)))
 			return -1;
-		while (p < len && (is_alpha(s[p]) || is_digit(s[p]) ||
-		    s[p] == '-')) {
-			p++;
-			if (++label > ADDR_LABEL_MAX)
+		for (;;) {
+			if (p < len && (is_alpha(s[p]) || is_digit(s[p]) ||
+			    s[p] == '-'))
+				n = 1;
+			else if ((n = u8(s, len, p, utf8)) == 0)
+				break;
+			p += n;
+			label += n;
+			if (label > ADDR_LABEL_MAX)
 				return -1;
 		}
 		if (s[p - 1] == '-')
@@ -62,7 +132,8 @@ scan_domain(const char *s, size_t len, size_t *i)
 		if (p - start > ADDR_DOMAIN_MAX)
 			return -1;
 		if (p < len && s[p] == '.' && p + 1 < len &&
-		    (is_alpha(s[p + 1]) || is_digit(s[p + 1]))) {
+		    (is_alpha(s[p + 1]) || is_digit(s[p + 1]) ||
+		    u8(s, len, p + 1, utf8))) {
 			p++;
 			continue;
 		}
@@ -77,7 +148,7 @@ addr_domain_valid(const char *s, size_t len)
 {
 	size_t i = 0;
 
-	return scan_domain(s, len, &i) == 0 && i == len;
+	return scan_domain(s, len, &i, 0) == 0 && i == len;
 }
 
 /* Snum = 1*3DIGIT, 0..255; leading zeros refused as they mean octal elsewhere. */
@@ -143,9 +214,9 @@ scan_literal(const char *s, size_t len, size_t *i)
 
 /* Dot-string = Atom *("." Atom) filling all of s[0..len). */
 static int
-is_dot_string(const char *s, size_t len)
+is_dot_string(const char *s, size_t len, int utf8)
 {
-	size_t	 i;
+	size_t	 i, n;
 	int	 atom = 0;
 
 	for (i = 0; i < len; i++) {
@@ -155,7 +226,10 @@ is_dot_string(const char *s, size_t len)
 			atom = 0;
 		} else if (is_atext((unsigned char)s[i]))
 			atom = 1;
-		else
+		else if ((n = u8(s, len, i, utf8)) != 0) {
+			atom = 1;
+			i += n - 1;
+		} else
 			return 0;
 	}
 	return atom;
@@ -167,9 +241,9 @@ is_dot_string(const char *s, size_t len)
  * local part has no business in the queue.
  */
 static int
-scan_local(const char *s, size_t len, size_t *i, char *out)
+scan_local(const char *s, size_t len, size_t *i, char *out, int utf8)
 {
-	size_t	 p = *i, n, o;
+	size_t	 p = *i, n, o, k;
 	char	 plain[ADDR_LOCAL_MAX + 1];
 
 	if (p < len && s[p] == '"') {
@@ -180,7 +254,14 @@ scan_local(const char *s, size_t len, size_t *i, char *out)
 				return -1;
 			if (s[p] == '"')
 				break;
-			if (s[p] == '\\') {
+			if ((k = u8(s, len, p, utf8)) > 1) {
+				/* all but the last byte here; the loop copies it */
+				if (o + k - 1 >= ADDR_LOCAL_MAX)
+					return -1;
+				memcpy(plain + o, s + p, k - 1);
+				o += k - 1;
+				p += k - 1;
+			} else if (s[p] == '\\') {
 				if (p + 1 >= len || s[p + 1] < 32 || s[p + 1] > 126)
 					return -1;
 				p++;
@@ -195,7 +276,7 @@ scan_local(const char *s, size_t len, size_t *i, char *out)
 		n = p - *i;
 		if (n > ADDR_LOCAL_MAX || o == 0)
 			return -1;
-		if (is_dot_string(plain, o)) {
+		if (is_dot_string(plain, o, utf8)) {
 			memcpy(out, plain, o);
 			out[o] = '\0';
 		} else {
@@ -205,13 +286,15 @@ scan_local(const char *s, size_t len, size_t *i, char *out)
 		*i = p;
 		return 0;
 	}
-	while (p < len && (is_atext((unsigned char)s[p]) || s[p] == '.')) {
-		p++;
+	while (p < len && (is_atext((unsigned char)s[p]) || s[p] == '.' ||
+	    u8(s, len, p, utf8))) {
+		k = u8(s, len, p, utf8);
+		p += k ? k : 1;
 		if (p - *i > ADDR_LOCAL_MAX)
 			return -1;
 	}
 	n = p - *i;
-	if (n == 0 || !is_dot_string(s + *i, n))
+	if (n == 0 || !is_dot_string(s + *i, n, utf8))
 		return -1;
 	memcpy(out, s + *i, n);
 	out[n] = '\0';
@@ -221,11 +304,11 @@ scan_local(const char *s, size_t len, size_t *i, char *out)
 
 /* Mailbox = Local-part "@" ( Domain / address-literal ) */
 static int
-scan_mailbox(const char *s, size_t len, size_t *i, struct addr *a)
+scan_mailbox(const char *s, size_t len, size_t *i, struct addr *a, int utf8)
 {
-	size_t p = *i, d;
+	size_t p = *i, d, k;
 
-	if (scan_local(s, len, &p, a->local) == -1)
+	if (scan_local(s, len, &p, a->local, utf8) == -1)
 		return -1;
 	if (p >= len || s[p] != '@')
 		return -1;
@@ -234,13 +317,16 @@ scan_mailbox(const char *s, size_t len, size_t *i, struct addr *a)
 		if (scan_literal(s, len, &p) == -1)
 			return -1;
 		a->literal = 1;
-	} else if (scan_domain(s, len, &p) == -1)
+	} else if (scan_domain(s, len, &p, utf8) == -1)
 		return -1;
 	if (p - d > ADDR_DOMAIN_MAX)
 		return -1;
 	memcpy(a->domain, s + d, p - d);
 	a->domain[p - d] = '\0';
 	a->kind = ADDR_MAILBOX;
+	for (k = *i; k < p; k++)
+		if ((unsigned char)s[k] >= 0x80)
+			a->utf8 = 1;
 	*i = p;
 	return 0;
 }
@@ -248,10 +334,17 @@ scan_mailbox(const char *s, size_t len, size_t *i, struct addr *a)
 int
 addr_parse_mailbox(const char *s, size_t len, struct addr *a)
 {
+	return addr_parse_mailbox_flags(s, len, 0, a);
+}
+
+int
+addr_parse_mailbox_flags(const char *s, size_t len, int flags, struct addr *a)
+{
 	size_t i = 0;
 
 	memset(a, 0, sizeof(*a));
-	if (scan_mailbox(s, len, &i, a) == -1 || i != len) {
+	if (scan_mailbox(s, len, &i, a, flags & ADDR_F_UTF8) == -1 ||
+	    i != len) {
 		memset(a, 0, sizeof(*a));
 		return -1;
 	}
@@ -281,7 +374,7 @@ addr_parse_path(const char *s, size_t len, int flags, struct addr *a,
 	if (s[i] == '@') {
 		for (;;) {
 			i++;
-			if (scan_domain(s, len, &i) == -1)
+			if (scan_domain(s, len, &i, flags & ADDR_F_UTF8) == -1)
 				goto bad;
 			if (i < len && s[i] == ',') {
 				i++;
@@ -303,7 +396,7 @@ addr_parse_path(const char *s, size_t len, int flags, struct addr *a,
 		*used = 12;
 		return 0;
 	}
-	if (scan_mailbox(s, len, &i, a) == -1)
+	if (scan_mailbox(s, len, &i, a, flags & ADDR_F_UTF8) == -1)
 		goto bad;
 	if (i >= len || s[i] != '>')
 		goto bad;

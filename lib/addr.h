@@ -2,7 +2,9 @@
  * The one strict parser of RFC 5321 paths and mailboxes (section 4.1.2),
  * used by every process that reads an address. No special cases: an
  * address is accepted only when it matches the grammar and every length
- * limit of section 4.5.3.1; 8-bit bytes are refused (SMTPUTF8 comes later).
+ * limit of section 4.5.3.1. 8-bit bytes are refused unless ADDR_F_UTF8
+ * allows strictly valid UTF-8 (RFC 6531: UTF8-non-ascii in atext, qtext
+ * and U-labels); lengths are always counted in octets.
  */
 #ifndef POSTERN_ADDR_H
 #define POSTERN_ADDR_H
@@ -19,6 +21,7 @@
 /* addr_parse_path() flags */
 #define ADDR_F_NULL_OK		0x1	/* "<>" is allowed: a reverse-path */
 #define ADDR_F_POSTMASTER_OK	0x2	/* "<postmaster>" is allowed: RCPT */
+#define ADDR_F_UTF8		0x4	/* UTF-8 allowed (SMTPUTF8, RFC 6531) */
 
 enum addr_kind {
 	ADDR_MAILBOX = 0,	/* local@domain */
@@ -29,6 +32,7 @@ enum addr_kind {
 struct addr {
 	enum addr_kind	 kind;
 	int		 literal;	/* domain is an address literal "[...]" */
+	int		 utf8;		/* holds non-ASCII (UTF-8) bytes */
 	/*
 	 * The local part as written, except that a quoted string whose
 	 * content is a plain dot-string loses its quotes ("a.b" -> a.b), so
@@ -50,6 +54,11 @@ int	addr_parse_path(const char *s, size_t len, int flags, struct addr *,
 	    size_t *used);
 /* A bare mailbox "local@domain" that must fill all len bytes. 0 or -1. */
 int	addr_parse_mailbox(const char *s, size_t len, struct addr *);
+/* The same with flags (only ADDR_F_UTF8 means anything here). */
+int	addr_parse_mailbox_flags(const char *s, size_t len, int flags,
+	    struct addr *);
+/* 1 when s[0..len) is well-formed UTF-8 (RFC 3629), ASCII included. */
+int	addr_utf8_valid(const char *s, size_t len);
 /* A domain name (no literal) filling all len bytes: 1 if valid. */
 int	addr_domain_valid(const char *s, size_t len);
 /* "local@domain", "" for the null path, "postmaster". -1 if out is short. */

@@ -67,11 +67,33 @@ static const struct key global_keys[] = {
 	{ "delivery_concurrency", K_UINT, G(delivery_concurrency), "20", 1, 10000, NULL },
 	{ "smtp_connect_timeout", K_SECS, G(smtp_connect_timeout), "30s", 1, 3600, NULL },
 	{ "smtp_timeout", K_SECS, G(smtp_timeout), "5m", 1, 3600, NULL },
-	{ "smtpd_timeout", K_SECS, G(smtpd_timeout), "5m", 1, 3600, NULL },
 	{ "log_level", K_ENUM, G(log_level), "info", 0, 0, e_loglevel },
 	/* == issue 3 (smtpd) global keys == */
+	/* == issue 4 (TLS, AUTH) global keys == */
+	/* == issue 8 (local delivery, submission) global keys == */
+	{ "submit_trusted_group", K_STR, G(submit_trusted_group), "", 0, 0, NULL },
+	{ "submit_max_size", K_SIZE, G(submit_max_size), "35M", 1024, 1ULL << 32, NULL },
+	{ "pam_confdir", K_STR, G(pam_confdir), "", 0, 0, NULL },
+	{ "auth_max_failures", K_UINT, G(auth_max_failures), "5", 1, 1000, NULL },
+	{ "auth_failure_window", K_SECS, G(auth_failure_window), "15m", 1, 7 * DAY, NULL },
+	{ "auth_max_checks", K_UINT, G(auth_max_checks), "8", 1, 256, NULL },
 	/* == issue 5 (queue-mgr) global keys == */
+	{ "queue_retry_schedule", K_LIST, G(queue_retry_schedule), "", 0, 0, NULL },
+	{ "queue_backoff_factor", K_STR, G(queue_backoff_factor), "2", 0, 0, NULL },
+	{ "destination_concurrency", K_UINT, G(destination_concurrency), "20", 1, 10000, NULL },
+	{ "destination_rate_limit", K_UINT, G(destination_rate_limit), "0", 0, 1000000, NULL },
+	{ "destination_failure_limit", K_UINT, G(destination_failure_limit), "5", 0, 10000, NULL },
+	{ "delay_warning_time", K_SECS, G(delay_warning_time), "4h", 0, 365 * DAY, NULL },
+	{ "double_bounce_recipient", K_STR, G(double_bounce_recipient), "postmaster", 0, 0, NULL },
 	/* == issue 6 (deliver, resolver) global keys == */
+	{ "smtp_bind_address", K_STR, G(smtp_bind_address), "", 0, 0, NULL },
+	{ "smtp_bind_address6", K_STR, G(smtp_bind_address6), "", 0, 0, NULL },
+	{ "smtp_tls_ca_file", K_STR, G(smtp_tls_ca_file), "", 0, 0, NULL },
+	{ "smtp_connection_cache_size", K_UINT, G(smtp_connection_cache_size), "10", 0, 1000, NULL },
+	{ "smtp_connection_cache_time", K_SECS, G(smtp_connection_cache_time), "30s", 1, 3600, NULL },
+	{ "dns_trust_anchor_file", K_STR, G(dns_trust_anchor_file), "", 0, 0, NULL },
+	{ "dns_cache_max_ttl", K_SECS, G(dns_cache_max_ttl), "1d", 1, 7 * DAY, NULL },
+	{ "dns_cache_max_negative_ttl", K_SECS, G(dns_cache_max_negative_ttl), "1h", 1, DAY, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, NULL }
 };
 
@@ -84,6 +106,20 @@ static const struct key listener_keys[] = {
 	{ "max_message_size", K_SIZE, L(max_message_size), "35M", 1024, 1ULL << 32, NULL },
 	{ "max_recipients", K_UINT, L(max_recipients), "100", 1, 100000, NULL },
 	/* == issue 3 (smtpd) listener keys == */
+	{ "hostname", K_STR, L(hostname), "", 0, 0, NULL },
+	{ "greeting_delay", K_MSECS, L(greeting_delay), "0", 0, 60000, NULL },
+	{ "command_timeout", K_SECS, L(command_timeout), "5m", 1, 3600, NULL },
+	{ "data_timeout", K_SECS, L(data_timeout), "3m", 1, 3600, NULL },
+	{ "max_messages_per_connection", K_UINT, L(max_messages_per_connection), "1000", 1, 1000000, NULL },
+	{ "max_sessions", K_UINT, L(max_sessions), "10000", 1, 1000000, NULL },
+	{ "max_sessions_per_ip", K_UINT, L(max_sessions_per_ip), "20", 1, 1000000, NULL },
+	{ "max_connection_rate", K_UINT, L(max_connection_rate), "60", 0, 1000000, NULL },
+	{ "client_allow", K_CIDRS, L(client_allow), "", 0, 0, NULL },
+	{ "client_deny", K_CIDRS, L(client_deny), "", 0, 0, NULL },
+	{ "etrn_clients", K_CIDRS, L(etrn_clients), "", 0, 0, NULL },
+	{ "max_errors", K_UINT, L(max_errors), "10", 1, 1000, NULL },
+	{ "max_received_headers", K_UINT, L(max_received_headers), "30", 1, 1000, NULL },
+	{ "disable_extensions", K_LIST, L(disable_extensions), "", 0, 0, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, NULL }
 };
 
@@ -91,11 +127,16 @@ static const struct key route_keys[] = {
 	{ "via", K_STR, R(via), "mx", 0, 0, NULL },
 	{ "tls", K_ENUM, R(tls), "may", 0, 0, e_rtls },
 	/* == issue 5 (queue-mgr) route keys == */
+	{ "concurrency", K_UINT, R(concurrency), "0", 0, 10000, NULL },
+	{ "rate_limit", K_UINT, R(rate_limit), "0", 0, 1000000, NULL },
 	/* == issue 6 (deliver) route keys == */
+	{ "auth_user", K_STR, R(auth_user), "", 0, 0, NULL },
+	{ "auth_password_file", K_STR, R(auth_password_file), "", 0, 0, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, NULL }
 };
 
 #define NGLOBAL	(sizeof(global_keys) / sizeof(global_keys[0]))
+#define BLOCK_KEYS_MAX	64
 
 struct parser {
 	const char	*path;
@@ -103,6 +144,7 @@ struct parser {
 	struct buf	*err;
 	int		 nerr;
 	int		 gline[NGLOBAL];	/* where each global key was set */
+	int		 bline[BLOCK_KEYS_MAX];	/* the same, in the open block */
 };
 
 /* The line a global key was set on, 0 when it kept its default. */
@@ -543,6 +585,80 @@ block_name(char *rest)
 	return rest;
 }
 
+/* Cuts a '#' comment that stands outside double quotes; -1 if a quote is
+ * left open. */
+static int
+strip_comment(char *l)
+{
+	int inq = 0;
+
+	for (; *l; l++) {
+		if (*l == '"')
+			inq = !inq;
+		else if (*l == '#' && !inq) {
+			*l = '\0';
+			break;
+		}
+	}
+	return inq ? -1 : 0;
+}
+
+/* A host name: letters, digits, '-', labels of 1 to 63, 253 at most. */
+static int
+valid_hostname(const char *s)
+{
+	size_t	 n = strlen(s), label = 0;
+
+	if (n == 0 || n > 253 || *s == '.' || s[n - 1] == '.')
+		return 0;
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if (isalnum((unsigned char)*s) || *s == '-') {
+			if (++label > 63)
+				return 0;
+		} else
+			return 0;
+	}
+	return 1;
+}
+
+/* "1", "1.5", "2.125": 1 to 10, at most 3 decimals */
+static int
+valid_factor(const char *s)
+{
+	const char	*dot = strchr(s, '.');
+	size_t		 ip = dot ? (size_t)(dot - s) : strlen(s);
+	double		 v;
+
+	if (ip == 0 || ip > 2 || strspn(s, "0123456789") != ip)
+		return 0;
+	if (dot && (dot[1] == '\0' || strlen(dot + 1) > 3 ||
+	    strspn(dot + 1, "0123456789") != strlen(dot + 1)))
+		return 0;
+	v = strtod(s, NULL);
+	return v >= 1.0 && v <= 10.0;
+}
+
+/* mx | host[:port] | [host]:port | lmtp:host[:port] | lmtp:unix:/path */
+static int
+valid_via(const char *v)
+{
+	char		 host[256];
+	uint16_t	 port;
+	int		 br;
+
+	if (strcmp(v, "mx") == 0)
+		return 1;
+	if (strncmp(v, "lmtp:unix:", 10) == 0)
+		return v[10] == '/' && strlen(v + 10) < 108;	/* sun_path */
+	if (strncmp(v, "lmtp:", 5) == 0)
+		v += 5;
+	return hostport_parse(v, host, sizeof(host), &port, &br, 25) == 0;
+}
+
 static int
 valid_route_pattern(const char *s)
 {
@@ -550,12 +666,7 @@ valid_route_pattern(const char *s)
 		return 1;
 	if (strncmp(s, "*.", 2) == 0)
 		s += 2;
-	if (*s == '\0' || *s == '.')
-		return 0;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '.')
-			return 0;
-	return 1;
+	return valid_hostname(s);
 }
 
 static void
@@ -569,6 +680,51 @@ check_config(struct parser *p, struct config *c)
 	p->line = global_line(p, "spool");
 	if (c->spool[0] != '/')
 		perr(p, "spool: '%s' must be an absolute path", c->spool);
+	{
+		/* the master works from "/" once it runs as a daemon */
+		static const char *abs_keys[] = { "libexec_dir", "aliases",
+		    "pam_confdir", NULL };
+		const char *vals[] = { c->libexec_dir, c->aliases, c->pam_confdir };
+		for (i = 0; abs_keys[i]; i++) {
+			p->line = global_line(p, abs_keys[i]);
+			if (vals[i][0] != '\0' && vals[i][0] != '/')
+				perr(p, "%s: '%s' must be an absolute path",
+				    abs_keys[i], vals[i]);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		const char *k = i ? "smtp_bind_address6" : "smtp_bind_address";
+		const char *v = i ? c->smtp_bind_address6 : c->smtp_bind_address;
+		struct in6_addr a;
+
+		p->line = global_line(p, k);
+		if (v[0] != '\0' && inet_pton(i ? AF_INET6 : AF_INET, v, &a) != 1)
+			perr(p, "%s: '%s' is not an IPv%d address", k, v, i ? 6 : 4);
+	}
+	p->line = global_line(p, "queue_retry_schedule");
+	for (i = 0; i < c->queue_retry_schedule.n; i++) {
+		uint64_t secs;
+
+		if (config_parse_duration(c->queue_retry_schedule.v[i], &secs, 0) == -1 ||
+		    secs < 1 || secs > 30 * DAY)
+			perr(p, "queue_retry_schedule: '%s' is not a duration from "
+			    "1s to 30d", c->queue_retry_schedule.v[i]);
+	}
+	p->line = global_line(p, "queue_backoff_factor");
+	if (!valid_factor(c->queue_backoff_factor))
+		perr(p, "queue_backoff_factor: '%s' is not a number from 1 to 10 "
+		    "with at most 3 decimals", c->queue_backoff_factor);
+	/* names set in the file (the machine's own name is taken as it is) */
+	if ((p->line = global_line(p, "hostname")) != 0 &&
+	    !valid_hostname(c->hostname))
+		perr(p, "hostname: '%s' is not a host name", c->hostname);
+	if ((p->line = global_line(p, "helo_name")) != 0 &&
+	    !valid_hostname(c->helo_name))
+		perr(p, "helo_name: '%s' is not a host name", c->helo_name);
+	p->line = global_line(p, "pam_service");
+	if (c->pam_service[0] == '\0' || strchr(c->pam_service, '/') != NULL)
+		perr(p, "pam_service: '%s' is not a PAM service name",
+		    c->pam_service);
 	p->line = global_line(p, "relayhost");
 	if (c->relayhost[0] && hostport_parse(c->relayhost, host, sizeof(host),
 	    &port, &br, 25) == -1)
@@ -594,24 +750,57 @@ check_config(struct parser *p, struct config *c)
 			if (strcmp(c->listeners[i].name, c->listeners[j].name) == 0)
 				perr(p, "listener %s: defined twice",
 				    c->listeners[i].name);
+		if (c->listeners[i].hostname[0] != '\0' &&
+		    !valid_hostname(c->listeners[i].hostname))
+			perr(p, "listener %s: hostname: '%s' is not a host name",
+			    c->listeners[i].name, c->listeners[i].hostname);
+		for (j = 0; j < c->listeners[i].disable_extensions.n; j++) {
+			static const char *const known[] = { "PIPELINING", "SIZE",
+			    "8BITMIME", "CHUNKING", "BINARYMIME", "DSN", "SMTPUTF8",
+			    "ETRN", NULL };
+			const char *x = c->listeners[i].disable_extensions.v[j];
+			size_t k;
+
+			for (k = 0; known[k] && strcasecmp(known[k], x) != 0; k++)
+				;
+			if (known[k] == NULL)
+				perr(p, "listener %s: disable_extensions: '%s' is not "
+				    "one of PIPELINING SIZE 8BITMIME CHUNKING "
+				    "BINARYMIME DSN SMTPUTF8 ETRN",
+				    c->listeners[i].name, x);
+		}
+		for (j = 0; j < 2; j++) {
+			const char *f = j ? c->listeners[i].key : c->listeners[i].cert;
+			if (f[0] != '\0' && f[0] != '/')
+				perr(p, "listener %s: %s: '%s' must be an absolute "
+				    "path", c->listeners[i].name, j ? "key" : "cert", f);
+		}
 	}
 	for (i = 0; i < c->nroutes; i++) {
 		p->line = c->routes[i].line;
 		if (!valid_route_pattern(c->routes[i].pattern))
 			perr(p, "route \"%s\": pattern must be a domain, "
 			    "*.domain or *", c->routes[i].pattern);
-		if (strcmp(c->routes[i].via, "mx") != 0 &&
-		    hostport_parse(c->routes[i].via, host, sizeof(host), &port,
-		    &br, 25) == -1)
-			perr(p, "route \"%s\": via: '%s' is not mx, host:port or "
-			    "[host]:port", c->routes[i].pattern, c->routes[i].via);
+		for (j = 0; j < i; j++)
+			if (strcmp(c->routes[i].pattern, c->routes[j].pattern) == 0)
+				perr(p, "route \"%s\": already defined at line %d "
+				    "(the first would always win)",
+				    c->routes[i].pattern, c->routes[j].line);
+		if (!valid_via(c->routes[i].via))
+			perr(p, "route \"%s\": via: '%s' is not mx, host:port, "
+			    "[host]:port, lmtp:host[:port] or lmtp:unix:/path",
+			    c->routes[i].pattern, c->routes[i].via);
+		if (c->routes[i].auth_user[0] != '\0' &&
+		    c->routes[i].auth_password_file[0] != '/')
+			perr(p, "route \"%s\": auth_user needs auth_password_file "
+			    "(an absolute path)", c->routes[i].pattern);
 	}
 }
 
 struct config *
 config_parse_buf(const char *path, const char *text, size_t len, struct buf *err)
 {
-	struct parser	 p = { path, 0, err, 0, { 0 } };
+	struct parser	 p = { path, 0, err, 0, { 0 }, { 0 } };
 	struct config	*c;
 	struct buf	 line;
 	const char	*s = text, *end = text + len, *nl;
@@ -638,12 +827,15 @@ config_parse_buf(const char *path, const char *text, size_t len, struct buf *err
 			s += n + 1;
 			continue;
 		}
-		buf_append(&line, s, n);
+		if (buf_append(&line, s, n) == -1)
+			goto oom;
 		s += n + 1;
 		if ((l = buf_cstr(&line)) == NULL)
 			goto oom;
-		if ((eq = strchr(l, '#')) != NULL)
-			*eq = '\0';
+		if (strip_comment(l) == -1) {
+			perr(&p, "unbalanced double quote");
+			continue;
+		}
 		l = trim(l);
 		if (*l == '\0')
 			continue;
@@ -676,6 +868,7 @@ config_parse_buf(const char *path, const char *text, size_t len, struct buf *err
 				    set_defaults(&p, listener_keys, base) == -1)
 					goto oom;
 				keys = listener_keys;
+				memset(p.bline, 0, sizeof(p.bline));
 			} else if (strncmp(l, "route", 5) == 0 && (l[5] == ' ' || l[5] == '\t')) {
 				struct route_conf *nrc;
 				if ((name = block_name(l + 5)) == NULL) {
@@ -695,6 +888,7 @@ config_parse_buf(const char *path, const char *text, size_t len, struct buf *err
 				for (char *q = c->routes[c->nroutes - 1].pattern; *q; q++)
 					*q = (char)tolower((unsigned char)*q);
 				keys = route_keys;
+				memset(p.bline, 0, sizeof(p.bline));
 			} else
 				perr(&p, "expected 'key = value', 'listener NAME {' "
 				    "or 'route \"PATTERN\" {'");
@@ -715,8 +909,17 @@ config_parse_buf(const char *path, const char *text, size_t len, struct buf *err
 			    keys == route_keys ? " in route block" : "");
 			continue;
 		}
-		if (keys == global_keys)
+		if (keys == global_keys) {
+			if (p.gline[kd - global_keys] != 0)
+				perr(&p, "%s: already set at line %d", k,
+				    p.gline[kd - global_keys]);
 			p.gline[kd - global_keys] = p.line;
+		} else if ((size_t)(kd - keys) < BLOCK_KEYS_MAX) {
+			if (p.bline[kd - keys] != 0)
+				perr(&p, "%s: already set at line %d", k,
+				    p.bline[kd - keys]);
+			p.bline[kd - keys] = p.line;
+		}
 		if (set_key(&p, kd, base, v) == -1)
 			goto oom;
 	}

@@ -48,6 +48,20 @@ struct listener_conf {
 	uint64_t	 max_message_size;	/* bytes */
 	uint64_t	 max_recipients;
 	/* == issue 3 (smtpd) listener fields == */
+	char		*hostname;		/* "" = the global hostname */
+	uint64_t	 greeting_delay;	/* milliseconds */
+	uint64_t	 command_timeout;	/* seconds */
+	uint64_t	 data_timeout;		/* seconds */
+	uint64_t	 max_messages_per_connection;
+	uint64_t	 max_sessions;
+	uint64_t	 max_sessions_per_ip;
+	uint64_t	 max_connection_rate;	/* per client IP per minute, 0 = off */
+	struct cidrlist	 client_allow;		/* empty = everyone */
+	struct cidrlist	 client_deny;
+	struct cidrlist	 etrn_clients;		/* empty = ETRN is off */
+	uint64_t	 max_errors;
+	uint64_t	 max_received_headers;
+	struct strlist	 disable_extensions;	/* EHLO keywords not offered */
 };
 
 struct route_conf {
@@ -56,7 +70,11 @@ struct route_conf {
 	char		*via;			/* "mx", "host:port", "[host]:port" */
 	int		 tls;			/* enum route_tls */
 	/* == issue 5 (queue-mgr) route fields == */
+	uint64_t	 concurrency;		/* jobs at once; 0 = destination_concurrency */
+	uint64_t	 rate_limit;		/* messages/minute; 0 = destination_rate_limit */
 	/* == issue 6 (deliver) route fields == */
+	char		*auth_user;		/* AUTH to this hop; "" = none */
+	char		*auth_password_file;	/* read by deliver before chroot */
 };
 
 struct config {
@@ -82,11 +100,33 @@ struct config {
 	uint64_t	 delivery_concurrency;
 	uint64_t	 smtp_connect_timeout;	/* seconds */
 	uint64_t	 smtp_timeout;		/* seconds */
-	uint64_t	 smtpd_timeout;		/* seconds */
 	int		 log_level;		/* enum log_level */
 	/* == issue 3 (smtpd) global fields == */
+	/* == issue 4 (TLS, AUTH) global fields == */
+	/* == issue 8 (local delivery, submission) global fields == */
+	char		*submit_trusted_group;	/* may set the sender with -f; "" = root only */
+	uint64_t	 submit_max_size;	/* postern-sendmail's largest message */
+	char		*pam_confdir;		/* "" = the system's /etc/pam.d */
+	uint64_t	 auth_max_failures;	/* per client address and per user */
+	uint64_t	 auth_failure_window;	/* seconds */
+	uint64_t	 auth_max_checks;	/* PAM checks running at once */
 	/* == issue 5 (queue-mgr) global fields == */
+	struct strlist	 queue_retry_schedule;	/* durations; the last repeats */
+	char		*queue_backoff_factor;	/* decimal, 1 .. 10 */
+	uint64_t	 destination_concurrency;
+	uint64_t	 destination_rate_limit;	/* messages/minute; 0 = off */
+	uint64_t	 destination_failure_limit;	/* 0 = never back off a destination */
+	uint64_t	 delay_warning_time;	/* seconds; 0 = off */
+	char		*double_bounce_recipient;	/* "" = log and drop */
 	/* == issue 6 (deliver, resolver) global fields == */
+	char		*smtp_bind_address;	/* outbound IPv4 source; "" = any */
+	char		*smtp_bind_address6;	/* outbound IPv6 source; "" = any */
+	char		*smtp_tls_ca_file;	/* extra CA file for tls = verify */
+	uint64_t	 smtp_connection_cache_size;	/* idle sessions kept */
+	uint64_t	 smtp_connection_cache_time;	/* seconds */
+	char		*dns_trust_anchor_file;	/* DNSSEC trust anchor; "" = none */
+	uint64_t	 dns_cache_max_ttl;	/* seconds */
+	uint64_t	 dns_cache_max_negative_ttl;	/* seconds */
 
 	struct listener_conf	*listeners;
 	size_t			 nlisteners;

@@ -1,6 +1,7 @@
 /* Common start of every child daemon: arguments, logging, config. */
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +10,29 @@
 #include "daemon.h"
 #include "log.h"
 
+static int
+read_all(int fd, struct buf *out)
+{
+	char	 tmp[8192];
+	ssize_t	 n;
+
+	for (;;) {
+		n = read(fd, tmp, sizeof(tmp));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? 0 : -1;
+		if (out->len + (size_t)n > 1024 * 1024 ||
+		    buf_append(out, tmp, (size_t)n) == -1)
+			return -1;
+	}
+}
+
 struct config *
 daemon_init(int argc, char **argv, const char *ident, struct daemon_args *a)
 {
 	struct config	*c;
-	struct buf	 err;
+	struct buf	 err, text;
 	struct stat	 st;
 	int		 ch;
 
@@ -37,10 +56,21 @@ daemon_init(int argc, char **argv, const char *ident, struct daemon_args *a)
 		log_fatal("not started by the postern master (no channel on fd %d)",
 		    DAEMON_MASTER_FD);
 	buf_init(&err);
-	if ((c = config_load(a->conf_path, &err)) == NULL) {
+	buf_init(&text);
+	if (fstat(DAEMON_CONFIG_FD, &st) == 0) {
+		if (read_all(DAEMON_CONFIG_FD, &text) == -1)
+			log_fatal("cannot read the config text on fd %d",
+			    DAEMON_CONFIG_FD);
+		close(DAEMON_CONFIG_FD);
+	} else if (config_read_file(a->conf_path, &text) == -1)
+		/* started by hand (a test harness): the file itself */
+		log_fatal("%s: %s", a->conf_path, strerror(errno));
+	if ((c = config_parse_buf(a->conf_path, text.p ? text.p : "", text.len,
+	    &err)) == NULL) {
 		log_err("%s", buf_cstr(&err) ? err.p : "config error");
 		exit(1);
 	}
+	buf_free(&text);
 	buf_free(&err);
 	log_set_level((enum log_level)c->log_level);
 	if (getenv("POSTERN_DEBUG") && strcmp(getenv("POSTERN_DEBUG"), "1") == 0)

@@ -4,8 +4,11 @@
 
 #include "config.h"
 
-/* The master hands every child its channel to the master on this fd. */
+/* The master hands every child its channel to the master on this fd, */
 #define DAEMON_MASTER_FD	3
+/* and on this one the config text it validated (a sealed memfd): a child
+ * never runs a file the master has not checked. */
+#define DAEMON_CONFIG_FD	4
 
 struct daemon_args {
 	const char	*conf_path;	/* -f FILE */

@@ -1,6 +1,7 @@
 /* Framed IPC over SOCK_SEQPACKET with validation and fd passing. */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 
 #include <errno.h>
@@ -33,7 +34,10 @@ struct ipc_chan {
 	struct ipc_frame	*tail;
 	size_t			 pending;
 	int			 above_water;
+	int			 read_paused;	/* our replies pile up: peer reads first */
+	int			 overflow;	/* peer never reads: drop it */
 	int			 dead;
+	struct event		*retry;		/* after ENOBUFS, try writing again */
 	int			*alive;		/* set to 0 by ipc_chan_free */
 	ipc_msg_cb		 on_msg;
 	ipc_close_cb		 on_close;
@@ -69,6 +73,16 @@ static const char *type_names[IPC_TYPE_MAX] = {
 	[IPC_CTL_ERROR] = "CTL_ERROR",
 	[IPC_ETRN] = "ETRN",
 	[IPC_ETRN_REPLY] = "ETRN_REPLY",
+	[IPC_CTL_HOLD] = "CTL_HOLD",
+	[IPC_CTL_RELEASE] = "CTL_RELEASE",
+	[IPC_PICKUP] = "PICKUP",
+	[IPC_PICKUP_DONE] = "PICKUP_DONE",
+	[IPC_AUTH_REQ] = "AUTH_REQ",
+	[IPC_AUTH_REPLY] = "AUTH_REPLY",
+	[IPC_TLS_CERT] = "TLS_CERT",
+	[IPC_TLS_SIGNER] = "TLS_SIGNER",
+	[IPC_TLS_SIGN] = "TLS_SIGN",
+	[IPC_TLS_SIGNATURE] = "TLS_SIGNATURE",
 };
 
 const char *
@@ -210,6 +224,7 @@ chan_die(struct ipc_chan *c)
 	c->dead = 1;
 	event_del(c->rev);
 	event_del(c->wev);
+	event_del(c->retry);
 	if (c->on_close)
 		c->on_close(c, c->arg);
 }
@@ -224,6 +239,15 @@ chan_read_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	while (budget-- > 0 && !c->dead) {
+		/*
+		 * A peer that keeps asking but does not read our answers gets
+		 * no more of our attention until it does: memory stays bounded.
+		 */
+		if (c->pending > IPC_HIGH_WATER) {
+			event_del(c->rev);
+			c->read_paused = 1;
+			return;
+		}
 		r = frame_recv(c->fd, c->rbuf, sizeof(c->rbuf), &m);
 		if (r == -2)
 			return;
@@ -253,12 +277,25 @@ chan_write_cb(evutil_socket_t fd, short ev, void *arg)
 	struct ipc_chan		*c = arg;
 	struct ipc_frame	*f;
 
+	struct timeval		 tv = { 0, 10000 };
+
 	(void)fd;
 	(void)ev;
+	if (c->overflow) {
+		log_err("ipc: %s does not read; more than %d bytes queued for it, "
+		    "dropping it", c->peer, IPC_MAX_QUEUED);
+		chan_die(c);
+		return;
+	}
 	while ((f = c->head) != NULL) {
 		if (frame_send(c->fd, f->data, f->len, f->fd) == -1) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				event_add(c->wev, NULL);
+				return;
+			}
+			/* memory pressure, not a full peer: polling would spin */
+			if (errno == ENOBUFS) {
+				evtimer_add(c->retry, &tv);
 				return;
 			}
 			if (errno != EPIPE && errno != ECONNRESET)
@@ -273,6 +310,10 @@ chan_write_cb(evutil_socket_t fd, short ev, void *arg)
 		if (f->fd != -1)
 			close(f->fd);
 		free(f);
+	}
+	if (c->read_paused && c->pending < IPC_HIGH_WATER / 2) {
+		c->read_paused = 0;
+		event_add(c->rev, NULL);
 	}
 	if (c->above_water && c->pending < IPC_HIGH_WATER / 2) {
 		c->above_water = 0;
@@ -304,11 +345,15 @@ ipc_chan_new(struct event_base *base, int fd, const char *peer_name,
 	c->arg = arg;
 	c->rev = event_new(base, fd, EV_READ | EV_PERSIST, chan_read_cb, c);
 	c->wev = event_new(base, fd, EV_WRITE, chan_write_cb, c);
-	if (c->rev == NULL || c->wev == NULL || event_add(c->rev, NULL) == -1) {
+	c->retry = evtimer_new(base, chan_write_cb, c);
+	if (c->rev == NULL || c->wev == NULL || c->retry == NULL ||
+	    event_add(c->rev, NULL) == -1) {
 		if (c->rev)
 			event_free(c->rev);
 		if (c->wev)
 			event_free(c->wev);
+		if (c->retry)
+			event_free(c->retry);
 		free(c);
 		return NULL;
 	}
@@ -326,6 +371,7 @@ ipc_chan_free(struct ipc_chan *c)
 		*c->alive = 0;
 	event_free(c->rev);
 	event_free(c->wev);
+	event_free(c->retry);
 	while ((f = c->head) != NULL) {
 		c->head = f->next;
 		if (f->fd != -1)
@@ -342,10 +388,16 @@ ipc_send(struct ipc_chan *c, uint32_t type, uint32_t id, int fd,
 {
 	struct ipc_frame *f;
 
-	if (c->dead || len > IPC_MAX_PAYLOAD ||
+	if (c->dead || c->overflow || len > IPC_MAX_PAYLOAD ||
+	    c->pending + IPC_HDR_LEN + len > IPC_MAX_QUEUED ||
 	    (f = malloc(sizeof(*f) + IPC_HDR_LEN + len)) == NULL) {
 		if (fd != -1)
 			close(fd);
+		if (!c->dead && c->pending + IPC_HDR_LEN + len > IPC_MAX_QUEUED) {
+			/* drop the peer from the loop, not under the caller's feet */
+			c->overflow = 1;
+			event_active(c->wev, EV_WRITE, 1);
+		}
 		return -1;
 	}
 	f->next = NULL;

@@ -28,8 +28,12 @@
 #define IPC_F_FD		0x1u
 /* Recipients in one IPC_DELIVER_JOB at most (one SMTP transaction). */
 #define IPC_JOB_MAX_RCPT	100
-/* Bytes queued for writing beyond which a sender should stop reading input. */
+/* Bytes queued for writing beyond which a sender should stop reading input;
+ * a channel stops reading its own peer above it until that peer has read. */
 #define IPC_HIGH_WATER		(1024 * 1024)
+/* Bytes queued for one peer at most: a peer that lets more pile up is
+ * dropped (it never reads). */
+#define IPC_MAX_QUEUED		(16 * IPC_HIGH_WATER)
 
 /* Kinds of process; used in IPC_PEER and in log lines. */
 enum proc_kind {
@@ -59,8 +63,12 @@ enum dns_status {
 
 enum dns_qtype {
 	DNS_Q_A = 1,
+	DNS_Q_PTR = 12,		/* issue 6: answers are str host names */
 	DNS_Q_MX = 15,
+	DNS_Q_TXT = 16,		/* issue 6: answers are bytes (strings joined) */
 	DNS_Q_AAAA = 28,
+	DNS_Q_TLSA = 52,	/* issue 6: u32 usage, u32 selector, u32 mtype,
+				 * bytes association data */
 };
 
 enum ipc_type {
@@ -146,7 +154,10 @@ enum ipc_type {
 	/* ---- resolver -> deliver ---- */
 	/* id. u32 dns_status, u32 secure (1 if DNSSEC-validated), u32 n, then
 	 * n answers: for DNS_Q_MX u32 preference + str exchange host (no
-	 * trailing dot); for A/AAAA str address in text form. */
+	 * trailing dot); for A/AAAA str address in text form; for PTR str
+	 * host name; for TXT bytes (one record's strings joined); for TLSA
+	 * u32 usage, u32 selector, u32 matching type, bytes data. Records
+	 * that would not fit the frame are left out (n says how many). */
 	IPC_DNS_ANSWER,
 
 	/* ---- posternctl -> queue-mgr (control socket) ---- */
@@ -175,7 +186,52 @@ enum ipc_type {
 	/* queue-mgr -> smtpd: id, u32 number of messages scheduled now. */
 	IPC_ETRN_REPLY,
 	/* == issue 3 (smtpd) message types == */
+	/* == issue 8 (local delivery, submission) message types == */
+	/* master -> queue-mgr: a file from <spool>/pickup to queue. id =
+	 * chosen by the master. fd = the file, read-only, at offset 0 (the
+	 * master checked: regular, one link, not too big). u32 uid of its
+	 * owner (the submitter), str that user's login name, u32 1 if that
+	 * user may choose the envelope sender (root, submit_trusted_group),
+	 * else 0: then a sender set in the file is replaced by
+	 * login@hostname. Reply IPC_PICKUP_DONE. */
+	IPC_PICKUP,
+	/* queue-mgr -> master: id, u32 enum pickup_status, str the queue id
+	 * or the reason. The master removes the file only after PICKUP_OK. */
+	IPC_PICKUP_DONE,
+	/* == issue 4 (TLS, AUTH) message types == */
+	/* smtpd -> master: check a password with PAM. id = chosen by smtpd.
+	 * str client address, str mechanism ("PLAIN", "LOGIN"; for the log),
+	 * str user, bytes password (no NUL). Reply IPC_AUTH_REPLY. */
+	IPC_AUTH_REQ,
+	/* master -> smtpd: id, u32 enum auth_result, str the user name PAM
+	 * settled on ("" unless AUTH_OK). */
+	IPC_AUTH_REPLY,
+	/* master -> smtpd, before IPC_START and again after each reload:
+	 * u32 listener index, bytes certificate chain (PEM). Never a private
+	 * key: smtpd faces the network, so the keys stay in the master. */
+	IPC_TLS_CERT,
+	/* master -> smtpd, once before IPC_START when a listener has TLS:
+	 * fd = smtpd's end of a channel used only for IPC_TLS_SIGN, so that
+	 * smtpd may wait for the answer there in the middle of a handshake
+	 * without mixing it with other frames. No payload. */
+	IPC_TLS_SIGNER,
+	/* smtpd -> master on the signer channel: sign a digest with a
+	 * listener's key. id = chosen by smtpd. u32 listener index,
+	 * u32 padding (enum tls_sign_padding), u32 digest NID (OpenSSL's),
+	 * u32 PSS salt length (as int32: -1 = digest length, -2 = maximum),
+	 * bytes digest (at most 64). Reply IPC_TLS_SIGNATURE. */
+	IPC_TLS_SIGN,
+	/* master -> smtpd: id, u32 0 = ok (else failed), bytes signature. */
+	IPC_TLS_SIGNATURE,
 	/* == issue 5 (queue-mgr) message types == */
+	/* posternctl -> queue-mgr: put a message on hold (never tried until
+	 * released; the hold is stored). str queue id. Reply IPC_CTL_OK or
+	 * IPC_CTL_ERROR ("no such message"). */
+	IPC_CTL_HOLD,
+	/* posternctl -> queue-mgr: release a held message; its waiting
+	 * recipients are tried at once. str queue id. Reply IPC_CTL_OK or
+	 * IPC_CTL_ERROR. */
+	IPC_CTL_RELEASE,
 	/* == issue 6 (deliver, resolver) message types == */
 
 	IPC_TYPE_MAX
@@ -196,6 +252,28 @@ enum body_type {
 /* IPC_DELIVER_RESULT extension flags, per recipient. */
 #define RESULT_F_RELAYED	0x1u	/* delivered to a server without DSN: "relayed" */
 #define RESULT_F_TLS		0x2u	/* the session used TLS */
+
+/* How IPC_TLS_SIGN pads: what TLS 1.2/1.3 need, with ECDHE only. */
+enum tls_sign_padding {
+	TLS_SIGN_ECDSA = 0,		/* EC keys: no padding */
+	TLS_SIGN_RSA_PKCS1 = 1,		/* RSA, PKCS#1 v1.5 (TLS 1.2) */
+	TLS_SIGN_RSA_PSS = 2,		/* RSA-PSS (TLS 1.3, TLS 1.2) */
+};
+
+/* What queue-mgr answers to IPC_PICKUP. */
+enum pickup_status {
+	PICKUP_OK = 0,		/* queued and durable: remove the file */
+	PICKUP_LATER = 1,	/* spool trouble: keep it, try again */
+	PICKUP_BAD = 2,		/* malformed: move it aside for the admin */
+};
+
+/* What the master answers to IPC_AUTH_REQ. */
+enum auth_result {
+	AUTH_OK = 0,		/* 235 2.7.0 */
+	AUTH_FAILED = 1,	/* 535 5.7.8: bad user or password */
+	AUTH_TEMPFAIL = 2,	/* 454 4.7.0: PAM or the system failed */
+	AUTH_LIMITED = 3,	/* 454 4.7.0: too many failures of this client or user */
+};
 
 /* A message's state as posternctl shows it. */
 enum queue_state {

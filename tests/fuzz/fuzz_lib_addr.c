@@ -18,7 +18,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	flags = data[0] & (ADDR_F_NULL_OK | ADDR_F_POSTMASTER_OK);
+	flags = data[0] & (ADDR_F_NULL_OK | ADDR_F_POSTMASTER_OK | ADDR_F_UTF8);
 	data++;
 	size--;
 
@@ -37,10 +37,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strcmp(b.local, a.local) != 0 ||
 		    strcmp(b.domain, a.domain) != 0)
 			abort();
+		/* printable ASCII, or (with ADDR_F_UTF8) well-formed UTF-8 */
 		for (n = 0; text[n] != '\0'; n++)
 			if ((unsigned char)text[n] < 32 ||
-			    (unsigned char)text[n] > 126)
+			    (unsigned char)text[n] == 127 ||
+			    ((unsigned char)text[n] > 127 && !(flags & ADDR_F_UTF8)))
 				abort();
+		if (!addr_utf8_valid(text, strlen(text)))
+			abort();
+		/* utf8 says exactly whether a non-ASCII byte is there */
+		for (n = 0; text[n] != '\0' && (unsigned char)text[n] < 128; n++)
+			;
+		if (a.utf8 != (text[n] != '\0'))
+			abort();
 	}
 	if (addr_parse_mailbox((const char *)data, size, &a) == 0) {
 		if (a.kind != ADDR_MAILBOX || a.local[0] == '\0' ||

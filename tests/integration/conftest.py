@@ -260,11 +260,11 @@ listener mx {{
                 continue
             try:
                 stat = (p / "stat").read_text()
+                rest = stat[stat.rindex(")") + 2:].split()
+                if int(rest[1]) == self.proc.pid:
+                    out[int(p.name)] = (p / "comm").read_text().strip()
             except OSError:
-                continue
-            rest = stat[stat.rindex(")") + 2:].split()
-            if int(rest[1]) == self.proc.pid:
-                out[int(p.name)] = (p / "comm").read_text().strip()
+                continue    # it exited while we looked
         return out
 
     def pid_of(self, name):

@@ -304,6 +304,76 @@ test_format_refuses_short_buffer(void **state)
 	assert_int_equal(addr_format(&a, out, sizeof(out)), -1);
 }
 
+static void
+test_utf8_only_with_the_flag(void **state)
+{
+	struct addr	 a;
+	size_t		 used;
+	const char	*p = "<j\xc3\xb6rg@m\xc3\xbc" "ller.example>";
+
+	assert_int_equal(addr_parse_path(p, strlen(p), 0, &a, &used), -1);
+	assert_int_equal(addr_parse_path(p, strlen(p), ADDR_F_UTF8, &a, &used), 0);
+	assert_true(a.utf8);
+	assert_string_equal(a.local, "j\xc3\xb6rg");
+	assert_string_equal(a.domain, "m\xc3\xbc" "ller.example");
+	p = "<\"\xe7\x94\xa8 \xe6\x88\xb7\"@example.org>";
+	assert_int_equal(addr_parse_path(p, strlen(p), ADDR_F_UTF8, &a, &used), 0);
+	p = "<plain@example.org>";
+	assert_int_equal(addr_parse_path(p, strlen(p), ADDR_F_UTF8, &a, &used), 0);
+	assert_false(a.utf8);
+	assert_int_equal(addr_parse_mailbox_flags("\xc3\xa9@x.example", 12,
+	    ADDR_F_UTF8, &a), 0);
+	assert_int_equal(addr_parse_mailbox("\xc3\xa9@x.example", 12, &a), -1);
+}
+
+static void
+test_ill_formed_utf8_is_refused(void **state)
+{
+	static const char *bad[] = {
+		"\x80", "\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf",
+		"\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
+		"\xc3", "\xe2\x82", "\xff",
+	};
+	struct addr	 a;
+	char		 path[64];
+	size_t		 i, used;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_false(addr_utf8_valid(bad[i], strlen(bad[i])));
+		snprintf(path, sizeof(path), "<a%sb@example.org>", bad[i]);
+		assert_int_equal(addr_parse_path(path, strlen(path),
+		    ADDR_F_UTF8, &a, &used), -1);
+		snprintf(path, sizeof(path), "<ab@ex%sample.org>", bad[i]);
+		assert_int_equal(addr_parse_path(path, strlen(path),
+		    ADDR_F_UTF8, &a, &used), -1);
+	}
+	assert_true(addr_utf8_valid("\xf0\x9f\x98\x80 ok \xe2\x82\xac", 11));
+	assert_true(addr_utf8_valid("\xf4\x8f\xbf\xbf", 4));
+}
+
+static void
+test_utf8_lengths_count_octets(void **state)
+{
+	struct addr	 a;
+	char		 path[200];
+	size_t		 used, i, o = 0;
+
+	/* 32 two-octet characters: 64 octets pass, 33 do not */
+	path[o++] = '<';
+	for (i = 0; i < 32; i++) {
+		path[o++] = (char)0xc3;
+		path[o++] = (char)0xa9;
+	}
+	memcpy(path + o, "@example.org>", 14);
+	assert_int_equal(addr_parse_path(path, strlen(path), ADDR_F_UTF8, &a,
+	    &used), 0);
+	memmove(path + 3, path + 1, strlen(path + 1) + 1);
+	path[1] = (char)0xc3;
+	path[2] = (char)0xa9;
+	assert_int_equal(addr_parse_path(path, strlen(path), ADDR_F_UTF8, &a,
+	    &used), -1);
+}
+
 int
 main(void)
 {
@@ -325,6 +395,9 @@ main(void)
 		cmocka_unit_test(test_bare_mailbox_parser),
 		cmocka_unit_test(test_hostile_long_input_is_bounded),
 		cmocka_unit_test(test_format_refuses_short_buffer),
+		cmocka_unit_test(test_utf8_only_with_the_flag),
+		cmocka_unit_test(test_ill_formed_utf8_is_refused),
+		cmocka_unit_test(test_utf8_lengths_count_octets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -132,6 +132,84 @@ test_listen_address_must_be_numeric(void **state)
 }
 
 static void
+test_quotes_comments_duplicates_and_names(void **state)
+{
+	struct buf	 err;
+	struct config	*c;
+	const char	*e;
+
+	(void)state;
+	/* '#' inside quotes is part of the value */
+	c = parse("pam_service = \"post#ern\"  # a comment\n", &err);
+	assert_non_null(c);
+	assert_string_equal(c->pam_service, "post#ern");
+	config_free(c);
+	buf_free(&err);
+
+	c = parse("hostname = a b\n"
+	    "hostname = mx.example.org\n"
+	    "helo_name = \"unclosed\n"
+	    "libexec_dir = relative/dir\n"
+	    "route \"a..b\" {\n via = mx\n}\n"
+	    "route \"example.com\" {\n via = mx\n via = [192.0.2.1]:25\n}\n"
+	    "route \"EXAMPLE.com\" {\n via = mx\n}\n"
+	    "listener l {\n listen = 127.0.0.1:25\n cert = rel.pem\n}\n", &err);
+	assert_null(c);
+	e = buf_cstr(&err);
+	assert_non_null(strstr(e, "test.conf:2: hostname: already set at line 1"));
+	assert_non_null(strstr(e, "test.conf:3: unbalanced double quote"));
+	assert_non_null(strstr(e, "test.conf:4: libexec_dir: 'relative/dir' must be an absolute path"));
+	assert_non_null(strstr(e, "test.conf:5: route \"a..b\": pattern must be"));
+	assert_non_null(strstr(e, "test.conf:10: via: already set at line 9"));
+	assert_non_null(strstr(e, "test.conf:12: route \"example.com\": already defined at line 8"));
+	assert_non_null(strstr(e, "listener l: cert: 'rel.pem' must be an absolute path"));
+	buf_free(&err);
+
+	c = parse("listener m {\n listen = 127.0.0.1:25\n hostname = no way\n"
+	    " disable_extensions = CHUNKING TURN\n}\n", &err);
+	assert_null(c);
+	e = buf_cstr(&err);
+	assert_non_null(strstr(e, "listener m: hostname: 'no way' is not a host name"));
+	assert_non_null(strstr(e, "disable_extensions: 'TURN' is not one of"));
+	assert_null(strstr(e, "'CHUNKING'"));
+	buf_free(&err);
+
+	c = parse("route \"a.org\" {\n via = lmtp:unix:/run/dovecot/lmtp\n}\n"
+	    "route \"b.org\" {\n via = lmtp:127.0.0.1:24\n}\n"
+	    "route \"c.org\" {\n via = lmtp:inside.example\n}\n", &err);
+	assert_non_null(c);
+	config_free(c);
+	buf_free(&err);
+	c = parse("route \"a.org\" {\n via = lmtp:unix:relative\n}\n"
+	    "route \"b.org\" {\n via = [192.0.2.1]:25\n auth_user = u\n}\n"
+	    "smtp_bind_address = ::1\n", &err);
+	assert_null(c);
+	e = buf_cstr(&err);
+	assert_non_null(strstr(e, "via: 'lmtp:unix:relative' is not mx"));
+	assert_non_null(strstr(e, "auth_user needs auth_password_file"));
+	assert_non_null(strstr(e, "test.conf:8: smtp_bind_address: '::1' is not an IPv4 address"));
+	buf_free(&err);
+
+	c = parse("queue_retry_schedule = 10m 10m 0s 15x\nqueue_backoff_factor = 1.2345\n", &err);
+	assert_null(c);
+	e = buf_cstr(&err);
+	assert_non_null(strstr(e, "test.conf:1: queue_retry_schedule: '0s'"));
+	assert_non_null(strstr(e, "'15x'"));
+	assert_null(strstr(e, "'10m'"));
+	assert_non_null(strstr(e, "test.conf:2: queue_backoff_factor: '1.2345'"));
+	buf_free(&err);
+	c = parse("queue_retry_schedule = 10m 10m 10m 15m\nqueue_backoff_factor = 1.5\n", &err);
+	assert_non_null(c);
+	config_free(c);
+	buf_free(&err);
+
+	c = parse("hostname = bad_name\n", &err);
+	assert_null(c);
+	assert_non_null(strstr(buf_cstr(&err), "test.conf:1: hostname: 'bad_name' is not a host name"));
+	buf_free(&err);
+}
+
+static void
 test_sizes_and_durations(void **state)
 {
 	uint64_t v;
@@ -220,6 +298,7 @@ main(void)
 		cmocka_unit_test(test_unknown_key_names_file_and_line),
 		cmocka_unit_test(test_every_error_is_reported),
 		cmocka_unit_test(test_listen_address_must_be_numeric),
+		cmocka_unit_test(test_quotes_comments_duplicates_and_names),
 		cmocka_unit_test(test_sizes_and_durations),
 		cmocka_unit_test(test_cidr_matching),
 		cmocka_unit_test(test_hostport_forms),

@@ -221,6 +221,106 @@ test_sync_roundtrip_and_timeout(void **state)
 	free(payload);
 }
 
+/* Answers every request with 4 KiB, like a daemon answering a flood. */
+struct echo {
+	struct event_base	*base;
+	size_t			 got;
+	int			 closed;
+};
+
+static void
+echo_msg(struct ipc_chan *c, struct ipc_msg *m, void *arg)
+{
+	static char	 reply[4096];
+	struct echo	*e = arg;
+
+	(void)m;
+	e->got++;
+	ipc_send(c, IPC_CTL_OK, 0, -1, reply, sizeof(reply));
+}
+
+static void
+echo_close(struct ipc_chan *c, void *arg)
+{
+	struct echo *e = arg;
+
+	(void)c;
+	e->closed = 1;
+	event_base_loopbreak(e->base);
+}
+
+static void
+stop_loop(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	event_base_loopbreak(arg);
+}
+
+static void
+test_peer_that_never_reads_cannot_grow_our_memory(void **state)
+{
+	struct event_base	*base = event_base_new();
+	struct ipc_chan		*c;
+	struct echo		 e = { base, 0, 0 };
+	struct timeval		 tv = { 1, 0 };
+	uint8_t			 req[16] = { 0 };
+	uint32_t		 type = IPC_CTL_QUEUE, zero = 0;
+	int			 sv[2], i, fl;
+
+	(void)state;
+	assert_int_equal(ipc_socketpair(sv), 0);
+	c = ipc_chan_new(base, sv[1], "flooder", echo_msg, echo_close, &e);
+	memcpy(req, &type, 4);
+	memcpy(req + 4, &zero, 4);
+	fl = fcntl(sv[0], F_GETFL);
+	fcntl(sv[0], F_SETFL, fl | O_NONBLOCK);
+	/* the flooder sends as much as the socket takes, never reads */
+	for (i = 0; i < 100000; i++) {
+		if (send(sv[0], req, sizeof(req), 0) == -1)
+			break;
+		if (i % 256 == 0) {
+			event_base_loopexit(base, &(struct timeval){ 0, 1000 });
+			event_base_dispatch(base);
+		}
+	}
+	event_base_once(base, -1, EV_TIMEOUT, stop_loop, base, &tv);
+	event_base_dispatch(base);
+	/* we stopped reading once our answers piled up past the high water */
+	assert_true(ipc_pending(c) <= IPC_HIGH_WATER + 4096 + IPC_HDR_LEN);
+	assert_true(e.got < (size_t)i);
+	assert_false(e.closed);
+	ipc_chan_free(c);
+	close(sv[0]);
+	event_base_free(base);
+}
+
+static void
+test_sender_past_the_cap_drops_the_peer(void **state)
+{
+	struct event_base	*base = event_base_new();
+	struct ipc_chan		*c;
+	struct echo		 e = { base, 0, 0 };
+	static char		 chunk[IPC_MAX_PAYLOAD];
+	int			 sv[2], i, refused = 0;
+
+	(void)state;
+	assert_int_equal(ipc_socketpair(sv), 0);
+	c = ipc_chan_new(base, sv[1], "sleeper", echo_msg, echo_close, &e);
+	for (i = 0; i < IPC_MAX_QUEUED / IPC_MAX_PAYLOAD + 8; i++)
+		if (ipc_send(c, IPC_MSG_DATA, 1, -1, chunk, sizeof(chunk)) == -1)
+			refused++;
+	assert_true(refused > 0);
+	assert_true(ipc_pending(c) <= IPC_MAX_QUEUED);
+	/* the drop happens in the loop, not inside ipc_send */
+	assert_false(e.closed);
+	event_base_dispatch(base);
+	assert_true(e.closed);
+	ipc_chan_free(c);
+	close(sv[0]);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -230,6 +330,8 @@ main(void)
 		cmocka_unit_test(test_frame_with_fd_arrives_whole),
 		cmocka_unit_test(test_malformed_frames_close_the_channel),
 		cmocka_unit_test(test_sync_roundtrip_and_timeout),
+		cmocka_unit_test(test_peer_that_never_reads_cannot_grow_our_memory),
+		cmocka_unit_test(test_sender_past_the_cap_drops_the_peer),
 	};
 	return cmocka_run_group_tests_name("lib_ipc", tests, NULL, NULL);
 }

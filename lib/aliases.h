@@ -1,0 +1,52 @@
+/* aliases(5): parsing and expansion of local aliases, shared by whoever resolves local recipients. */
+#ifndef POSTERN_ALIASES_H
+#define POSTERN_ALIASES_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "config.h"
+
+#define ALIASES_MAX_DEPTH	20	/* nested aliases and includes */
+#define ALIASES_MAX_RESULTS	1000	/* final recipients of one expansion */
+
+struct alias {
+	char		*name;		/* lower case */
+	int		 line;
+	struct strlist	 targets;	/* as written, unquoted */
+};
+
+struct aliases {
+	struct alias	*v;		/* sorted by name */
+	size_t		 n;
+};
+
+/* Parses the text of an aliases file ("name: a, b, :include:/f, |cmd",
+ * continuation lines begin with white space, '#' comments). Errors
+ * ("file:line: ...") are appended to err; -1 if there was any. */
+int	aliases_parse(const char *path, const char *text, size_t len,
+	    struct aliases *, struct buf *err);
+void	aliases_free(struct aliases *);
+const struct alias *aliases_find(const struct aliases *, const char *name);
+
+/* Reads an :include: file's targets (one or more per line, as in an
+ * alias's right-hand side); -1 when it cannot be read. */
+typedef int (*aliases_include_fn)(const char *path, struct strlist *out,
+    void *arg);
+
+/*
+ * Expands a local part: the final recipients are appended to out, each
+ * either a local user name (no '@'), an address ("u@d"), or a "|command"
+ * when allow_pipe is set. An alias that names itself means the user of that
+ * name. Loops are broken, depth and result count bounded. -1 with a reason
+ * in err on a loop-free error (pipe not allowed, include unreadable, too
+ * many results); the caller decides between bounce and retry.
+ */
+int	aliases_expand(const struct aliases *, const char *local, int allow_pipe,
+	    aliases_include_fn, void *arg, struct strlist *out, struct buf *err);
+
+/* "user+tag" -> "user" with delimiter '+'; returns 1 if a tag was cut. */
+int	aliases_strip_extension(const char *local, char delim, char *out,
+	    size_t outsz);
+
+#endif
