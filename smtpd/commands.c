@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include <bsd/stdlib.h>
+#include <bsd/string.h>
 
 #include "smtpd.h"
 
@@ -24,6 +25,8 @@ static const struct {
 	{ "VRFY", V_VRFY },
 	{ "EXPN", V_EXPN },
 	{ "HELP", V_HELP },
+	{ "BDAT", V_BDAT },
+	{ "ETRN", V_ETRN },
 	/* a web client or proxy probe; it gets 502 and the door */
 	{ "GET", V_HTTP },
 	{ "POST", V_HTTP },
@@ -152,65 +155,318 @@ skip_prefix(const char *args, const char *prefix)
 	return args;
 }
 
-const char *
-cmd_parse_mail(const char *args, struct mail_params *mp)
+static int
+is_kw(const char *kw, size_t kwlen, const char *name)
 {
-	const char	*p, *kw, *val, *errstr;
-	size_t		 used, kwlen, vallen;
+	return strlen(name) == kwlen && strncasecmp(kw, name, kwlen) == 0;
+}
+
+static int
+hexval(char c)
+{
+	/* RFC 3461 hexchar: upper case only */
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+cmd_xtext_decode(const char *s, size_t len, char *out, size_t outsz)
+{
+	size_t	 i, o = 0;
+	int	 hi, lo;
+	char	 c;
+
+	for (i = 0; i < len; i++) {
+		c = s[i];
+		if (c == '+') {
+			if (i + 2 >= len)
+				return -1;
+			if ((hi = hexval(s[i + 1])) == -1 ||
+			    (lo = hexval(s[i + 2])) == -1)
+				return -1;
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		} else if (c < '!' || c > '~' || c == '=')
+			return -1;
+		/* decoded, it must still be printable ASCII (RFC 3461 4.2, 4.4) */
+		if (c < ' ' || c > '~')
+			return -1;
+		if (o + 1 >= outsz)
+			return -1;
+		out[o++] = c;
+	}
+	if (outsz == 0)
+		return -1;
+	out[o] = '\0';
+	return (int)o;
+}
+
+static int
+parse_size(const char *val, size_t vallen, uint64_t *out)
+{
 	char		 num[21];
-	int		 r;
+	const char	*errstr;
+
+	if (val == NULL || vallen == 0 || vallen >= sizeof(num) ||
+	    strspn(val, "0123456789") < vallen)
+		return -1;
+	memcpy(num, val, vallen);
+	num[vallen] = '\0';
+	*out = (uint64_t)strtonum(num, 0, LLONG_MAX, &errstr);
+	return errstr == NULL ? 0 : -1;
+}
+
+const char *
+cmd_parse_mail(const char *args, unsigned ext, struct mail_params *mp)
+{
+	const char	*p, *kw, *val;
+	size_t		 used, kwlen, vallen;
+	int		 r, has_ret = 0, has_envid = 0;
 
 	memset(mp, 0, sizeof(*mp));
 	if ((p = skip_prefix(args, "FROM:")) == NULL || *p == '\0')
 		return "501 5.5.4 Syntax: MAIL FROM:<address>";
-	if (addr_parse_path(p, strlen(p), ADDR_F_NULL_OK, &mp->from,
-	    &used) == -1)
+	/* SMTPUTF8 comes after the path: decide on UTF-8 once it is known */
+	if (addr_parse_path(p, strlen(p), ADDR_F_NULL_OK |
+	    ((ext & EXT_SMTPUTF8) ? ADDR_F_UTF8 : 0), &mp->from, &used) == -1)
 		return "501 5.1.7 Bad sender address syntax";
 	p += used;
 	while ((r = next_param(&p, &kw, &kwlen, &val, &vallen)) == 1) {
-		if (kwlen == 4 && strncasecmp(kw, "SIZE", 4) == 0) {
-			if (mp->has_size || val == NULL || vallen >= sizeof(num) ||
-			    strspn(val, "0123456789") < vallen)
-				return "501 5.5.4 Bad SIZE parameter";
-			memcpy(num, val, vallen);
-			num[vallen] = '\0';
-			mp->size = (uint64_t)strtonum(num, 0, LLONG_MAX, &errstr);
-			if (errstr != NULL)
+		if (is_kw(kw, kwlen, "SIZE") && (ext & EXT_SIZE)) {
+			if (mp->has_size || parse_size(val, vallen, &mp->size) == -1)
 				return "501 5.5.4 Bad SIZE parameter";
 			mp->has_size = 1;
-		} else if (kwlen == 4 && strncasecmp(kw, "BODY", 4) == 0) {
+		} else if (is_kw(kw, kwlen, "BODY")) {
 			if (mp->body != BODY_TYPE_UNSPEC || val == NULL)
 				return "501 5.5.4 Bad BODY parameter";
-			if (vallen == 4 && strncasecmp(val, "7BIT", 4) == 0)
+			if (is_kw(val, vallen, "7BIT"))
 				mp->body = BODY_TYPE_7BIT;
-			else if (vallen == 8 && strncasecmp(val, "8BITMIME", 8) == 0)
+			else if (is_kw(val, vallen, "8BITMIME") &&
+			    (ext & EXT_8BITMIME))
 				mp->body = BODY_TYPE_8BITMIME;
+			else if (is_kw(val, vallen, "BINARYMIME") &&
+			    (ext & EXT_BINARYMIME))
+				mp->body = BODY_TYPE_BINARYMIME;
 			else
 				return "501 5.5.4 Bad BODY parameter";
+		} else if (is_kw(kw, kwlen, "SMTPUTF8") && (ext & EXT_SMTPUTF8)) {
+			if (mp->smtputf8 || val != NULL)
+				return "501 5.5.4 Bad SMTPUTF8 parameter";
+			mp->smtputf8 = 1;
+		} else if (is_kw(kw, kwlen, "RET") && (ext & EXT_DSN)) {
+			if (has_ret++ || val == NULL)
+				return "501 5.5.4 Bad RET parameter";
+			if (is_kw(val, vallen, "FULL"))
+				mp->ret = DSN_RET_FULL;
+			else if (is_kw(val, vallen, "HDRS"))
+				mp->ret = DSN_RET_HDRS;
+			else
+				return "501 5.5.4 Bad RET parameter";
+		} else if (is_kw(kw, kwlen, "ENVID") && (ext & EXT_DSN)) {
+			if (has_envid++ || val == NULL ||
+			    cmd_xtext_decode(val, vallen, mp->envid,
+			    sizeof(mp->envid)) <= 0)
+				return "501 5.5.4 Bad ENVID parameter";
 		} else
 			return "555 5.5.4 Unsupported MAIL parameter";
 	}
 	if (r == -1)
 		return "501 5.5.4 Bad MAIL parameter syntax";
+	if (mp->from.utf8 && !mp->smtputf8)
+		return "553 5.6.7 Non-ASCII sender address needs SMTPUTF8";
 	return NULL;
 }
 
+static int
+parse_notify(const char *val, size_t vallen, unsigned *notify)
+{
+	const char	*e, *end = val + vallen;
+	size_t		 n;
+	unsigned	 bit;
+
+	if (val == NULL || vallen == 0)
+		return -1;
+	*notify = 0;
+	while (val < end) {
+		e = memchr(val, ',', (size_t)(end - val));
+		n = (size_t)((e ? e : end) - val);
+		if (is_kw(val, n, "NEVER"))
+			bit = DSN_NOTIFY_NEVER;
+		else if (is_kw(val, n, "SUCCESS"))
+			bit = DSN_NOTIFY_SUCCESS;
+		else if (is_kw(val, n, "FAILURE"))
+			bit = DSN_NOTIFY_FAILURE;
+		else if (is_kw(val, n, "DELAY"))
+			bit = DSN_NOTIFY_DELAY;
+		else
+			return -1;
+		if (*notify & bit)
+			return -1;
+		*notify |= bit;
+		if (e == NULL)
+			break;
+		val = e + 1;
+		if (val == end)
+			return -1;	/* a trailing comma */
+	}
+	/* NEVER stands alone (RFC 3461 4.1) */
+	if ((*notify & DSN_NOTIFY_NEVER) && *notify != DSN_NOTIFY_NEVER)
+		return -1;
+	return 0;
+}
+
+/* ORCPT=addr-type;xtext, kept as "addr-type;decoded". */
+static int
+parse_orcpt(const char *val, size_t vallen, char *out, size_t outsz)
+{
+	const char	*semi;
+	size_t		 tl, i;
+
+	if (val == NULL || (semi = memchr(val, ';', vallen)) == NULL)
+		return -1;
+	tl = (size_t)(semi - val);
+	if (tl == 0 || tl + 2 > outsz)
+		return -1;
+	/* addr-type = atom; only RFC 822 addresses are carried (RFC 3461 4.2) */
+	for (i = 0; i < tl; i++)
+		if (!((val[i] >= 'a' && val[i] <= 'z') || (val[i] >= 'A' &&
+		    val[i] <= 'Z') || (val[i] >= '0' && val[i] <= '9') ||
+		    val[i] == '-'))
+			return -1;
+	if (!is_kw(val, tl, "rfc822"))
+		return -1;
+	memcpy(out, val, tl + 1);
+	if (cmd_xtext_decode(semi + 1, vallen - tl - 1, out + tl + 1,
+	    outsz - tl - 1) <= 0)
+		return -1;
+	return 0;
+}
+
 const char *
-cmd_parse_rcpt(const char *args, struct addr *a)
+cmd_parse_rcpt(const char *args, unsigned ext, int utf8, struct rcpt_params *rp)
 {
 	const char	*p, *kw, *val;
 	size_t		 used, kwlen, vallen;
 	int		 r;
 
+	memset(rp, 0, sizeof(*rp));
 	if ((p = skip_prefix(args, "TO:")) == NULL || *p == '\0')
 		return "501 5.5.4 Syntax: RCPT TO:<address>";
-	if (addr_parse_path(p, strlen(p), ADDR_F_POSTMASTER_OK, a, &used) == -1)
+	if (addr_parse_path(p, strlen(p), ADDR_F_POSTMASTER_OK |
+	    ((ext & EXT_SMTPUTF8) ? ADDR_F_UTF8 : 0), &rp->to, &used) == -1)
 		return "501 5.1.3 Bad recipient address syntax";
+	if (rp->to.utf8 && !utf8)
+		return "553 5.6.7 Non-ASCII recipient address needs SMTPUTF8";
 	p += used;
-	/* no RCPT parameter is supported yet (DSN's NOTIFY/ORCPT: issue 3) */
-	if ((r = next_param(&p, &kw, &kwlen, &val, &vallen)) == 1)
-		return "555 5.5.4 Unsupported RCPT parameter";
+	while ((r = next_param(&p, &kw, &kwlen, &val, &vallen)) == 1) {
+		if (is_kw(kw, kwlen, "NOTIFY") && (ext & EXT_DSN)) {
+			if (rp->notify != 0 ||
+			    parse_notify(val, vallen, &rp->notify) == -1)
+				return "501 5.5.4 Bad NOTIFY parameter";
+		} else if (is_kw(kw, kwlen, "ORCPT") && (ext & EXT_DSN)) {
+			if (rp->orcpt[0] != '\0' || parse_orcpt(val, vallen,
+			    rp->orcpt, sizeof(rp->orcpt)) == -1)
+				return "501 5.5.4 Bad ORCPT parameter";
+		} else
+			return "555 5.5.4 Unsupported RCPT parameter";
+	}
 	if (r == -1)
 		return "501 5.5.4 Bad RCPT parameter syntax";
 	return NULL;
+}
+
+int
+cmd_parse_bdat(const char *args, uint64_t *size, int *last)
+{
+	size_t	 n;
+
+	n = strspn(args, "0123456789");
+	if (parse_size(args, n, size) == -1)
+		return -1;
+	args += n;
+	*last = 0;
+	if (*args == '\0')
+		return 0;
+	if (*args != ' ')
+		return -1;
+	while (*args == ' ')
+		args++;
+	if (strcasecmp(args, "LAST") == 0) {
+		*last = 1;
+		return 0;
+	}
+	return *args == '\0' ? 0 : -1;
+}
+
+int
+cmd_parse_etrn(const char *args, char *domain, size_t domainsz)
+{
+	const char	*d = args;
+
+	if (*d == '#')
+		return -2;
+	if (*d == '@')
+		d++;
+	if (!addr_domain_valid(d, strlen(d)) || strlcpy(domain, args,
+	    domainsz) >= domainsz)
+		return -1;
+	return 0;
+}
+
+static const struct {
+	const char	*name;
+	unsigned	 bit;
+} extensions[] = {
+	{ "PIPELINING", EXT_PIPELINING },
+	{ "SIZE", EXT_SIZE },
+	{ "8BITMIME", EXT_8BITMIME },
+	{ "CHUNKING", EXT_CHUNKING },
+	{ "BINARYMIME", EXT_BINARYMIME },
+	{ "DSN", EXT_DSN },
+	{ "SMTPUTF8", EXT_SMTPUTF8 },
+	{ "ETRN", EXT_ETRN },
+};
+
+int
+cmd_ext_mask(const struct strlist *disabled, unsigned *mask, const char **bad)
+{
+	size_t	 i, k;
+	int	 r = 0;
+
+	*mask = EXT_ALL;
+	for (i = 0; i < disabled->n; i++) {
+		for (k = 0; k < sizeof(extensions) / sizeof(extensions[0]); k++)
+			if (strcasecmp(disabled->v[i], extensions[k].name) == 0)
+				break;
+		if (k == sizeof(extensions) / sizeof(extensions[0])) {
+			if (r == 0)
+				*bad = disabled->v[i];
+			r = -1;
+			continue;
+		}
+		*mask &= ~extensions[k].bit;
+	}
+	/* BINARYMIME needs BDAT (RFC 3030 3) */
+	if (!(*mask & EXT_CHUNKING))
+		*mask &= ~EXT_BINARYMIME;
+	return r;
+}
+
+const char *
+cmd_received_protocol(int esmtp, int utf8, int tls, int auth)
+{
+	static const char *const esmtps[] = {
+		"ESMTP", "ESMTPA", "ESMTPS", "ESMTPSA",
+	};
+	static const char *const utf8s[] = {
+		"UTF8SMTP", "UTF8SMTPA", "UTF8SMTPS", "UTF8SMTPSA",
+	};
+	int i = (tls ? 2 : 0) + (auth ? 1 : 0);
+
+	if (!esmtp)
+		return "SMTP";
+	return utf8 ? utf8s[i] : esmtps[i];
 }

@@ -1,33 +1,55 @@
-/* The DATA content state machine: end of data, dot-unstuffing, bare CR/LF. */
+/* The DATA and BDAT content state machines: end of data, dot-unstuffing, content checks. */
 #include <sys/types.h>
+
+#include <string.h>
 
 #include "smtpd.h"
 
 /*
- * One byte at a time, never by line or by read: the end of data is found
- * only as CR LF "." CR LF, whatever the fragmentation of the input. The
- * CRLF that ended the DATA command counts as the first CRLF, so "." CRLF
- * at once is an empty message.
+ * DATA is read one byte at a time, never by line or by read: the end of
+ * data is found only as CR LF "." CR LF, whatever the fragmentation of the
+ * input. The CRLF that ended the DATA command counts as the first CRLF, so
+ * "." CRLF at once is an empty message.
  *
  * A bare LF or a bare CR is never a line end here. It marks the message as
  * bad (550 5.6.0 at the end of data, SMTP smuggling defence) and is kept
  * as a plain byte for the rest of the scan, so "<LF>.<LF>" or "<CR>.<CR>"
  * can never end the data.
  *
- * Lines longer than 998 octets (RFC 5321 4.5.3.1.6) are accepted as they
- * are, unsplit: refusing them loses real mail, and folding them would
- * change signed content. NUL bytes pass through too. Issue 3 may make both
- * a policy.
+ * BDAT chunks are taken as they are: no dot-unstuffing, no search for an
+ * end of data (the chunk size says where it ends). Unless the body is
+ * BINARYMIME, the same content rules as DATA apply to them, so BDAT is no
+ * way around them.
+ *
+ * Content rules (README "The SMTP server"), checked on the content after
+ * unstuffing, and reported at the end of data:
+ * - a bare CR or LF: 550 5.6.0;
+ * - a NUL byte: 550 5.6.0 (it cuts C strings short in the next hop and
+ *   in mail readers; RFC 5321 and 5322 text never holds one);
+ * - a line over SMTPD_TEXT_LINE_MAX (998) octets without its CRLF:
+ *   550 5.6.0 (RFC 5321 4.5.3.1.6; folding it would break signatures and
+ *   passing it on only moves the refusal to the next hop);
+ * - more Received header fields in the header section than the limit
+ *   (the caller's max_received_headers): 554 5.4.6, a mail loop.
  */
+
+static const char received[] = "received:";
 
 void
 data_init(struct data_sm *d, uint64_t max)
 {
+	memset(d, 0, sizeof(*d));
 	d->state = DS_BOL;
-	d->bare = 0;
-	d->too_big = 0;
-	d->size = 0;
 	d->max = max;
+}
+
+void
+data_init_bdat(struct data_sm *d, uint64_t max, int binary)
+{
+	data_init(d, max);
+	d->bdat = 1;
+	d->binary = binary;
+	d->state = DS_TEXT;
 }
 
 int
@@ -36,7 +58,49 @@ data_done(const struct data_sm *d)
 	return d->state == DS_DONE;
 }
 
-/* Appends content unless over the limit; the size counts either way. */
+int
+data_rejected(const struct data_sm *d)
+{
+	return d->bare || d->too_big || d->nul || d->long_line;
+}
+
+/* Header field count and line checks over content bytes. */
+static void
+scan(struct data_sm *d, const char *p, size_t n)
+{
+	size_t	 i;
+	char	 c;
+
+	for (i = 0; i < n; i++) {
+		c = p[i];
+		if (c == '\n') {
+			/* an empty line ends the header section */
+			if (d->linelen == 0)
+				d->in_body = 1;
+			d->linelen = 0;
+			d->match = 0;
+			continue;
+		}
+		if (c == '\r')
+			continue;
+		if (c == '\0' && !d->binary)
+			d->nul = 1;
+		if (!d->in_body && d->match == d->linelen &&
+		    d->linelen < sizeof(received) - 1) {
+			if ((c | 0x20) == received[d->linelen] ||
+			    (c == ':' && received[d->linelen] == ':')) {
+				if (++d->match == sizeof(received) - 1)
+					d->nreceived++;
+			}
+		}
+		if (d->linelen < UINT32_MAX)
+			d->linelen++;
+		if (d->linelen > SMTPD_TEXT_LINE_MAX && !d->binary)
+			d->long_line = 1;
+	}
+}
+
+/* Appends content unless over the limit or refused; the size counts either way. */
 static int
 emit(struct data_sm *d, struct buf *out, const char *p, size_t n)
 {
@@ -46,7 +110,10 @@ emit(struct data_sm *d, struct buf *out, const char *p, size_t n)
 		d->size += n;
 	if (d->size > d->max)
 		d->too_big = 1;
-	if (d->too_big || d->bare)
+	if (data_rejected(d))
+		return 0;
+	scan(d, p, n);
+	if (data_rejected(d))
 		return 0;
 	return buf_append(out, p, n);
 }
@@ -128,4 +195,42 @@ data_feed(struct data_sm *d, const char *in, size_t len, struct buf *out)
 		}
 	}
 	return (ssize_t)i;
+}
+
+int
+data_feed_bdat(struct data_sm *d, const char *in, size_t len, struct buf *out)
+{
+	size_t	 i;
+
+	if (!d->binary) {
+		/* CR LF pairs may straddle chunks: DS_CR remembers a last CR */
+		for (i = 0; i < len && !d->bare; i++) {
+			if (d->state == DS_CR) {
+				if (in[i] != '\n')
+					d->bare = 1;
+				d->state = DS_TEXT;
+				if (in[i] != '\r')
+					continue;
+			}
+			if (in[i] == '\r')
+				d->state = DS_CR;
+			else if (in[i] == '\n')
+				d->bare = 1;
+		}
+	}
+	return emit(d, out, in, len);
+}
+
+int
+data_end_bdat(struct data_sm *d, struct buf *out)
+{
+	if (!d->binary && d->state == DS_CR)
+		d->bare = 1;
+	d->state = DS_DONE;
+	if (data_rejected(d) || d->binary)
+		return 0;
+	/* a text body ends with CRLF, as DATA's always does */
+	if (d->linelen > 0)
+		return emit(d, out, "\r\n", 2);
+	return 0;
 }

@@ -1,4 +1,6 @@
 /* postern-smtpd: start-up, privilege drop and the event loop. */
+#include <sys/resource.h>
+
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -9,6 +11,35 @@
 #include "log.h"
 #include "privsep.h"
 #include "smtpd.h"
+
+/* Descriptors smtpd wants: 10,000 idle sessions and then some. */
+#define SMTPD_NOFILE	65536
+
+/*
+ * Raised while still root (CAP_SYS_RESOURCE may lift the hard limit too);
+ * after priv_drop only the soft limit could move, up to the hard one.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur >= SMTPD_NOFILE)
+		return;
+	rl.rlim_cur = SMTPD_NOFILE;
+	if (rl.rlim_max < SMTPD_NOFILE)
+		rl.rlim_max = SMTPD_NOFILE;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		/* not root after all: as far as the hard limit goes */
+		if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+			return;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("cannot raise RLIMIT_NOFILE");
+	}
+}
 
 static void
 on_signal(evutil_socket_t sig, short ev, void *arg)
@@ -30,6 +61,7 @@ main(int argc, char **argv)
 
 	conf = daemon_init(argc, argv, "postern/smtpd", &args);
 	daemon_spool_path(conf, SPOOL_EMPTY_DIR, root, sizeof(root));
+	raise_nofile();
 	priv_drop(USER_SMTPD, root);
 	signal(SIGPIPE, SIG_IGN);
 

@@ -3,11 +3,13 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -82,13 +84,37 @@ server_session_gone(struct smtpd *env)
 	}
 }
 
+/*
+ * A refused client gets one line and the door. The socket is new and its
+ * send buffer empty, so the write cannot block; nothing waits for it.
+ */
+static void
+refuse(struct listener *l, int s, const struct sockaddr *sa,
+    enum limit_verdict v)
+{
+	char		 addr[INET6_ADDRSTRLEN + 8];
+	const char	*text = limits_reply(v);
+	struct buf	 b;
+
+	session_client_text(sa, addr, sizeof(addr));
+	log_info("refused connection from unknown[%s] on %s: %s", addr,
+	    l->name, text);
+	buf_init(&b);
+	if (buf_appendf(&b, "%s\r\n", text) == 0)
+		(void)send(s, b.p, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	buf_free(&b);
+	(void)shutdown(s, SHUT_WR);
+	close(s);
+}
+
 static void
 listener_accept_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct listener		*l = arg;
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
-	int			 s, on = 1;
+	enum limit_verdict	 v;
+	int			 s, on = 1, counted;
 
 	/* drain the backlog: one wake-up may stand for many connections */
 	for (;;) {
@@ -115,21 +141,81 @@ listener_accept_cb(evutil_socket_t fd, short ev, void *arg)
 		 * has nothing to merge; it would only delay each reply.
 		 */
 		(void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-		if (session_new(l->env, l, s, (struct sockaddr *)&ss, len) == NULL) {
+		if ((v = limits_check(l->env, l, (struct sockaddr *)&ss,
+		    time(NULL), &counted)) != LIMIT_OK) {
+			refuse(l, s, (struct sockaddr *)&ss, v);
+			continue;
+		}
+		if (session_new(l->env, l, s, (struct sockaddr *)&ss, len,
+		    counted) == NULL) {
 			log_err("out of memory for a new session");
+			limits_release(l->env, l, (struct sockaddr *)&ss, counted);
 			close(s);
 		}
 	}
 }
 
 static void
-listener_apply_config(struct listener *l, const struct config *conf)
+cidrs_copy(struct cidrlist *dst, const struct cidrlist *src)
 {
-	const struct listener_conf *lc = &conf->listeners[l->index];
+	free(dst->v);
+	dst->v = NULL;
+	dst->n = 0;
+	if (src->n == 0)
+		return;
+	if ((dst->v = reallocarray(NULL, src->n, sizeof(*dst->v))) == NULL) {
+		/* fail closed for allow lists is worse than open: say so */
+		log_err("out of memory copying a client list");
+		return;
+	}
+	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
+	dst->n = src->n;
+}
+
+void
+server_listener_config(struct listener *l, const struct config *conf)
+{
+	const struct listener_conf	*lc = &conf->listeners[l->index];
+	const char			*bad = NULL;
 
 	strlcpy(l->name, lc->name, sizeof(l->name));
+	/* it goes into every greeting and Received header: no spaces */
+	if (lc->hostname[0] != '\0' && !cmd_helo_valid(lc->hostname))
+		log_warn("listener %s: hostname '%s' is not a host name; using "
+		    "%s", lc->name, lc->hostname, conf->hostname);
+	strlcpy(l->hostname, lc->hostname[0] && cmd_helo_valid(lc->hostname) ?
+	    lc->hostname : conf->hostname, sizeof(l->hostname));
 	l->max_message_size = lc->max_message_size;
 	l->max_recipients = lc->max_recipients;
+	l->greeting_delay = lc->greeting_delay;
+	l->command_timeout = lc->command_timeout;
+	l->data_timeout = lc->data_timeout;
+	l->max_messages = lc->max_messages_per_connection;
+	l->max_sessions = lc->max_sessions;
+	l->max_sessions_per_ip = lc->max_sessions_per_ip;
+	l->max_connection_rate = lc->max_connection_rate;
+	l->max_errors = lc->max_errors;
+	l->max_received_headers = lc->max_received_headers;
+	if (cmd_ext_mask(&lc->disable_extensions, &l->ext, &bad) == -1)
+		log_warn("listener %s: disable_extensions: unknown extension "
+		    "'%s' ignored", l->name, bad);
+	/* ETRN is offered only to someone */
+	if (lc->etrn_clients.n == 0)
+		l->ext &= ~EXT_ETRN;
+	cidrs_copy(&l->allow, &lc->client_allow);
+	cidrs_copy(&l->deny, &lc->client_deny);
+	cidrs_copy(&l->etrn, &lc->etrn_clients);
+}
+
+void
+server_listener_clear(struct listener *l)
+{
+	free(l->allow.v);
+	free(l->deny.v);
+	free(l->etrn.v);
+	memset(&l->allow, 0, sizeof(l->allow));
+	memset(&l->deny, 0, sizeof(l->deny));
+	memset(&l->etrn, 0, sizeof(l->etrn));
 }
 
 static void
@@ -166,7 +252,7 @@ listener_add(struct smtpd *env, struct ipc_msg *m)
 	l->index = index;
 	strlcpy(l->addr, addr, sizeof(l->addr));
 	free(addr);
-	listener_apply_config(l, env->conf);
+	server_listener_config(l, env->conf);
 	TAILQ_INSERT_TAIL(&env->listeners, l, entry);
 	if (env->started && !env->accept_paused)
 		event_add(l->ev, NULL);
@@ -181,8 +267,18 @@ queue_msg(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	struct smtpd	*env = arg;
 	struct unpack	 u;
 	char		*text = NULL;
+	uint32_t	 count;
 
 	switch (m->type) {
+	case IPC_ETRN_REPLY:
+		unpack_init(&u, m->data, m->len);
+		unpack_u32(&u, &count);
+		if (unpack_done(&u) == -1) {
+			log_err("queue-mgr: bad ETRN_REPLY payload, ignored");
+			break;
+		}
+		session_etrn_reply(env, m->id, count);
+		break;
 	case IPC_MSG_BEGIN_OK:
 	case IPC_MSG_COMMITTED:
 	case IPC_MSG_TEMPFAIL:
@@ -303,7 +399,7 @@ config_reload(struct smtpd *env, struct ipc_msg *m)
 	/* listeners are the master's to bind: only their limits change here */
 	TAILQ_FOREACH(l, &env->listeners, entry) {
 		if (l->index < nc->nlisteners)
-			listener_apply_config(l, nc);
+			server_listener_config(l, nc);
 	}
 	config_free(env->conf);
 	env->conf = nc;
@@ -360,13 +456,16 @@ server_shutdown(struct smtpd *env)
 {
 	struct listener *l;
 
+	/* sessions first: they point at their listener */
+	session_close_all(env);
 	while ((l = TAILQ_FIRST(&env->listeners)) != NULL) {
 		TAILQ_REMOVE(&env->listeners, l, entry);
 		event_free(l->ev);
 		close(l->fd);
+		server_listener_clear(l);
 		free(l);
 	}
-	session_close_all(env);
+	limits_free(env);
 	if (env->queue) {
 		ipc_chan_free(env->queue);
 		env->queue = NULL;

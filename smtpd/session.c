@@ -23,9 +23,19 @@ enum sess_state {
 	S_HELO,			/* HELO/EHLO done, no transaction */
 	S_MAIL,			/* MAIL accepted */
 	S_RCPT,			/* at least one RCPT accepted */
-	S_BEGIN_WAIT,		/* DATA: waiting for queue-mgr's BEGIN_OK */
+	S_BEGIN_WAIT,		/* DATA/BDAT: waiting for queue-mgr's BEGIN_OK */
 	S_DATA,			/* 354 sent: content is arriving */
+	S_BDAT,			/* a BDAT chunk's bytes are arriving */
+	S_BDAT_NEXT,		/* a BDAT transaction between chunks */
 	S_END_WAIT,		/* end of data: waiting for COMMITTED */
+	S_GREET,		/* greeting_delay: not greeted yet */
+	S_ETRN_WAIT,		/* ETRN: waiting for queue-mgr's reply */
+};
+
+struct rcpt {
+	char		*addr;
+	unsigned	 notify;	/* DSN_NOTIFY_* */
+	char		*orcpt;		/* "" = none */
 };
 
 struct session {
@@ -49,16 +59,35 @@ struct session {
 	int			 closing;	/* last reply queued: close once sent */
 	int			 broken;	/* out of memory or write error */
 	int			 discarding;	/* skipping an over-long line */
+	int			 counted;	/* limits_check counted the IP */
+	int			 tls;		/* hooks for the Received protocol */
+	int			 auth;
 	int			 nerrors;
+	uint64_t		 nmessages;	/* MAIL commands accepted */
 	unsigned		 ncommands;
 	const char		*last_verb;	/* for log lines */
 
 	/* envelope */
 	char			*helo;
 	char			*sender;	/* "" for the null sender */
-	char			**rcpts;
+	struct rcpt		*rcpts;
 	size_t			 nrcpt;
 	size_t			 env_bytes;	/* IPC_MSG_BEGIN payload so far */
+	enum body_type		 body;
+	enum dsn_ret		 ret;
+	int			 smtputf8;
+	char			*envid;		/* "" = none */
+
+	/* BDAT */
+	int			 bdat;		/* this transaction uses BDAT */
+	uint64_t		 chunk_left;	/* bytes of the chunk still to come */
+	int			 chunk_last;
+	const char		*chunk_err;	/* the chunk is refused: this reply */
+	enum sess_state		 chunk_prev;	/* state to go back to then */
+
+	/* ETRN */
+	uint32_t		 etrn_id;
+	char			*etrn_domain;
 
 	/* transaction with queue-mgr */
 	struct data_sm		 dsm;
@@ -78,6 +107,7 @@ static void	session_write_cb(evutil_socket_t, short, void *);
 static void	session_timeout_cb(evutil_socket_t, short, void *);
 static int	session_run(struct session *);
 static int	session_flush(struct session *);
+static void	tx_fail(struct session *, const char *);
 
 static void
 reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -99,11 +129,11 @@ reply(struct session *s, const char *fmt, ...)
 static void
 count_error(struct session *s)
 {
-	if (++s->nerrors >= SMTPD_MAX_ERRORS && !s->closing) {
+	if ((uint64_t)++s->nerrors >= s->l->max_errors && !s->closing) {
 		log_info("too many errors after %s from unknown[%s]",
 		    s->last_verb, s->addr);
 		reply(s, "421 4.7.0 %s Error: too many errors",
-		    s->env->conf->hostname);
+		    s->l->hostname);
 		s->closing = 1;
 	}
 }
@@ -142,12 +172,20 @@ tx_reset(struct session *s)
 	tx_abort(s);
 	free(s->sender);
 	s->sender = NULL;
-	for (i = 0; i < s->nrcpt; i++)
-		free(s->rcpts[i]);
+	for (i = 0; i < s->nrcpt; i++) {
+		free(s->rcpts[i].addr);
+		free(s->rcpts[i].orcpt);
+	}
 	free(s->rcpts);
 	s->rcpts = NULL;
 	s->nrcpt = 0;
 	s->env_bytes = 0;
+	free(s->envid);
+	s->envid = NULL;
+	s->body = BODY_TYPE_UNSPEC;
+	s->ret = DSN_RET_UNSPEC;
+	s->smtputf8 = 0;
+	s->bdat = 0;
 	buf_free(&s->content);
 	s->tx_failed = 0;
 	s->failtext[0] = '\0';
@@ -158,7 +196,8 @@ tx_reset(struct session *s)
 static int
 waiting(const struct session *s)
 {
-	return s->state == S_BEGIN_WAIT || s->state == S_END_WAIT;
+	return s->state == S_BEGIN_WAIT || s->state == S_END_WAIT ||
+	    s->state == S_GREET || s->state == S_ETRN_WAIT;
 }
 
 /* Reads only when the session can use the bytes: see smtpd.h limits. */
@@ -178,17 +217,33 @@ update_events(struct session *s)
 		event_add(s->wev, NULL);
 }
 
+/* RFC 5321 4.5.3.2: one timeout for commands, one for a block of data. */
 static void
 touch_timer(struct session *s)
 {
 	struct timeval tv = { 0, 0 };
 
-	tv.tv_sec = (time_t)s->env->conf->smtpd_timeout;
+	switch (s->state) {
+	case S_GREET:
+		tv.tv_sec = (time_t)(s->l->greeting_delay / 1000);
+		tv.tv_usec = (suseconds_t)(s->l->greeting_delay % 1000) * 1000;
+		break;
+	case S_ETRN_WAIT:
+		tv.tv_sec = SMTPD_ETRN_WAIT;
+		break;
+	case S_DATA:
+	case S_BDAT:
+		tv.tv_sec = (time_t)s->l->data_timeout;
+		break;
+	default:
+		tv.tv_sec = (time_t)s->l->command_timeout;
+		break;
+	}
 	event_add(s->tmo, &tv);
 }
 
-static void
-client_text(const struct sockaddr *sa, char *out, size_t outsz)
+void
+session_client_text(const struct sockaddr *sa, char *out, size_t outsz)
 {
 	const struct sockaddr_in6 *s6;
 	struct in_addr a4;
@@ -210,9 +265,33 @@ client_text(const struct sockaddr *sa, char *out, size_t outsz)
 		strlcpy(out, "unknown", outsz);
 }
 
+/*
+ * The greeting, unless the client already talks: a client that sends
+ * before it has seen the 220 is a pipelining violation (often a spam
+ * engine that does not read). The socket is looked at right before the
+ * greeting is written, so with greeting_delay the check has teeth.
+ */
+static void
+greet(struct session *s)
+{
+	char c;
+
+	if (recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1) {
+		log_info("improper command pipelining before the greeting "
+		    "from unknown[%s]", s->addr);
+		reply(s, "554 5.5.0 %s Error: SMTP protocol synchronization",
+		    s->l->hostname);
+		s->closing = 1;
+		return;
+	}
+	s->state = S_CONNECTED;
+	reply(s, "220 %s ESMTP postern", s->l->hostname);
+	touch_timer(s);
+}
+
 struct session *
 session_new(struct smtpd *env, struct listener *l, int fd,
-    const struct sockaddr *sa, socklen_t salen)
+    const struct sockaddr *sa, socklen_t salen, int counted)
 {
 	struct session *s;
 
@@ -221,11 +300,12 @@ session_new(struct smtpd *env, struct listener *l, int fd,
 	s->env = env;
 	s->l = l;
 	s->fd = fd;
+	s->counted = counted;
 	s->last_verb = "CONNECT";
 	if (salen > sizeof(s->ss))
 		salen = sizeof(s->ss);
 	memcpy(&s->ss, sa, salen);
-	client_text((struct sockaddr *)&s->ss, s->addr, sizeof(s->addr));
+	session_client_text((struct sockaddr *)&s->ss, s->addr, sizeof(s->addr));
 	buf_init(&s->in);
 	buf_init(&s->out);
 	buf_init(&s->content);
@@ -245,8 +325,11 @@ session_new(struct smtpd *env, struct listener *l, int fd,
 	TAILQ_INSERT_TAIL(&env->sessions, s, entry);
 	env->nsessions++;
 	log_info("connect from unknown[%s]", s->addr);
-	reply(s, "220 %s ESMTP postern", env->conf->hostname);
-	touch_timer(s);
+	if (l->greeting_delay > 0) {
+		s->state = S_GREET;
+		touch_timer(s);
+	} else
+		greet(s);
 	update_events(s);
 	return s;
 }
@@ -254,9 +337,20 @@ session_new(struct smtpd *env, struct listener *l, int fd,
 void
 session_free(struct session *s)
 {
-	struct smtpd *env = s->env;
+	struct smtpd	*env = s->env;
+	char		 junk[4096];
+	int		 i;
 
 	tx_reset(s);
+	/*
+	 * Unread input makes close() send a reset, which can destroy our
+	 * last reply before the client reads it: swallow what is there.
+	 */
+	for (i = 0; i < 16 && recv(s->fd, junk, sizeof(junk),
+	    MSG_DONTWAIT) > 0; i++)
+		;
+	limits_release(env, s->l, (struct sockaddr *)&s->ss, s->counted);
+	free(s->etrn_domain);
 	log_info("disconnect from unknown[%s] commands=%u errors=%d",
 	    s->addr, s->ncommands, s->nerrors);
 	TAILQ_REMOVE(&env->sessions, s, entry);
@@ -277,7 +371,8 @@ session_free(struct session *s)
 static void
 cmd_helo(struct session *s, const char *args, int esmtp)
 {
-	const char *host = s->env->conf->hostname;
+	const char	*host = s->l->hostname;
+	unsigned	 ext = s->l->ext;
 
 	if (!cmd_helo_valid(args)) {
 		reply_error(s, esmtp ? "501 5.5.4 Syntax: EHLO hostname" :
@@ -297,10 +392,32 @@ cmd_helo(struct session *s, const char *args, int esmtp)
 	}
 	/* RFC 2034: no enhanced status codes in EHLO replies */
 	reply(s, "250-%s", host);
-	reply(s, "250-PIPELINING");
-	reply(s, "250-SIZE %llu", (unsigned long long)s->l->max_message_size);
-	reply(s, "250-8BITMIME");
+	if (ext & EXT_PIPELINING)
+		reply(s, "250-PIPELINING");
+	if (ext & EXT_SIZE)
+		reply(s, "250-SIZE %llu",
+		    (unsigned long long)s->l->max_message_size);
+	if ((ext & EXT_ETRN) && cidrlist_match(&s->l->etrn,
+	    (struct sockaddr *)&s->ss))
+		reply(s, "250-ETRN");
+	if (ext & EXT_8BITMIME)
+		reply(s, "250-8BITMIME");
+	if (ext & EXT_CHUNKING)
+		reply(s, "250-CHUNKING");
+	if (ext & EXT_BINARYMIME)
+		reply(s, "250-BINARYMIME");
+	if (ext & EXT_DSN)
+		reply(s, "250-DSN");
+	if (ext & EXT_SMTPUTF8)
+		reply(s, "250-SMTPUTF8");
 	reply(s, "250 ENHANCEDSTATUSCODES");
+}
+
+/* Only what EHLO offered: after HELO no extension exists. */
+static unsigned
+offered(const struct session *s)
+{
+	return s->esmtp ? s->l->ext : 0;
 }
 
 static void
@@ -318,7 +435,15 @@ cmd_mail(struct session *s, const char *args)
 		reply_error(s, "503 5.5.1 Error: nested MAIL command");
 		return;
 	}
-	if ((err = cmd_parse_mail(args, &mp)) != NULL) {
+	if (s->nmessages >= s->l->max_messages) {
+		log_info("too many messages from unknown[%s] (%llu)", s->addr,
+		    (unsigned long long)s->nmessages);
+		reply(s, "421 4.7.0 %s Error: too many messages in one "
+		    "connection", s->l->hostname);
+		s->closing = 1;
+		return;
+	}
+	if ((err = cmd_parse_mail(args, offered(s), &mp)) != NULL) {
 		reply_error(s, err);
 		return;
 	}
@@ -327,13 +452,21 @@ cmd_mail(struct session *s, const char *args)
 		return;
 	}
 	if (addr_format(&mp.from, text, sizeof(text)) == -1 ||
-	    (s->sender = strdup(text)) == NULL) {
+	    (s->sender = strdup(text)) == NULL ||
+	    (s->envid = strdup(mp.envid)) == NULL) {
 		s->broken = 1;
 		return;
 	}
-	/* u64 arrival, str addr, str helo, str sender, u32 nrcpt */
+	s->body = mp.body;
+	s->ret = mp.ret;
+	s->smtputf8 = mp.smtputf8;
+	/*
+	 * u64 arrival, str addr, str helo, str sender, u32 nrcpt; then the
+	 * extension: u32 ret, str envid, u32 body, u32 smtputf8, u32 nrcpt
+	 */
 	s->env_bytes = 8 + 4 + strlen(s->addr) + 4 + strlen(s->helo) + 4 +
-	    strlen(text) + 4;
+	    strlen(text) + 4 + 4 + 4 + strlen(s->envid) + 4 + 4 + 4;
+	s->nmessages++;
 	s->state = S_MAIL;
 	reply(s, "250 2.1.0 Ok");
 }
@@ -341,31 +474,33 @@ cmd_mail(struct session *s, const char *args)
 static void
 cmd_rcpt(struct session *s, const char *args)
 {
-	struct addr	 a;
-	const char	*err;
-	char		 text[ADDR_TEXT_MAX], *dup, **nv;
-	size_t		 len;
+	struct rcpt_params	 rp;
+	struct rcpt		*nv;
+	const char		*err;
+	char			 text[ADDR_TEXT_MAX], *dup, *orcpt;
+	size_t			 len;
 
 	if (s->state != S_MAIL && s->state != S_RCPT) {
 		reply_error(s, "503 5.5.1 Error: need MAIL command");
 		return;
 	}
-	if ((err = cmd_parse_rcpt(args, &a)) != NULL) {
+	if ((err = cmd_parse_rcpt(args, offered(s), s->smtputf8, &rp)) != NULL) {
 		reply_error(s, err);
 		return;
 	}
-	if (addr_format(&a, text, sizeof(text)) == -1) {
+	if (addr_format(&rp.to, text, sizeof(text)) == -1) {
 		reply_error(s, "501 5.1.3 Bad recipient address syntax");
 		return;
 	}
-	len = 4 + strlen(text);
+	/* str recipient; u32 notify, str orcpt */
+	len = 4 + strlen(text) + 4 + 4 + strlen(rp.orcpt);
 	/* the envelope must fit one IPC_MSG_BEGIN frame, whatever the config */
 	if (s->nrcpt >= s->l->max_recipients ||
 	    s->env_bytes + len > IPC_MAX_PAYLOAD) {
 		reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
-	if (policy_rcpt(s->env->conf, (struct sockaddr *)&s->ss, &a) !=
+	if (policy_rcpt(s->env->conf, (struct sockaddr *)&s->ss, &rp.to) !=
 	    POLICY_ACCEPT) {
 		log_info("reject: RCPT from unknown[%s]: 554 5.7.1 <%s>: "
 		    "Relay access denied; from=<%s> to=<%s> proto=%s helo=<%s>",
@@ -375,26 +510,70 @@ cmd_rcpt(struct session *s, const char *args)
 		count_error(s);
 		return;
 	}
-	if ((dup = strdup(text)) == NULL ||
+	dup = strdup(text);
+	orcpt = strdup(rp.orcpt);
+	if (dup == NULL || orcpt == NULL ||
 	    (nv = reallocarray(s->rcpts, s->nrcpt + 1, sizeof(*nv))) == NULL) {
 		free(dup);
+		free(orcpt);
 		s->broken = 1;
 		return;
 	}
 	s->rcpts = nv;
-	s->rcpts[s->nrcpt++] = dup;
+	s->rcpts[s->nrcpt].addr = dup;
+	s->rcpts[s->nrcpt].notify = rp.notify;
+	s->rcpts[s->nrcpt].orcpt = orcpt;
+	s->nrcpt++;
 	s->env_bytes += len;
 	s->state = S_RCPT;
 	reply(s, "250 2.1.5 Ok");
 }
 
-static void
-cmd_data(struct session *s, const char *args)
+/* IPC_MSG_BEGIN with its extension (lib/ipc.h) to queue-mgr. */
+static int
+tx_begin(struct session *s, int bdat)
 {
 	struct buf	 b;
 	size_t		 i;
 	int		 r;
 
+	if (s->env->queue == NULL)
+		return -1;
+	if (++s->env->next_txid == 0)
+		s->env->next_txid = 1;
+	s->txid = s->env->next_txid;
+	s->arrival = time(NULL);
+	buf_init(&b);
+	r = pack_u64(&b, (uint64_t)s->arrival);
+	r |= pack_str(&b, s->addr);
+	r |= pack_str(&b, s->helo);
+	r |= pack_str(&b, s->sender);
+	r |= pack_u32(&b, (uint32_t)s->nrcpt);
+	for (i = 0; i < s->nrcpt; i++)
+		r |= pack_str(&b, s->rcpts[i].addr);
+	r |= pack_u32(&b, (uint32_t)s->ret);
+	r |= pack_str(&b, s->envid);
+	r |= pack_u32(&b, (uint32_t)s->body);
+	r |= pack_u32(&b, (uint32_t)s->smtputf8);
+	r |= pack_u32(&b, (uint32_t)s->nrcpt);
+	for (i = 0; i < s->nrcpt; i++) {
+		r |= pack_u32(&b, (uint32_t)s->rcpts[i].notify);
+		r |= pack_str(&b, s->rcpts[i].orcpt);
+	}
+	if (r != 0 || queue_send(s, IPC_MSG_BEGIN, &b) == -1) {
+		buf_free(&b);
+		return -1;
+	}
+	buf_free(&b);
+	s->tx_open = 1;
+	s->bdat = bdat;
+	s->state = S_BEGIN_WAIT;
+	return 0;
+}
+
+static void
+cmd_data(struct session *s, const char *args)
+{
 	if (*args != '\0') {
 		reply_error(s, "501 5.5.4 Syntax: DATA");
 		return;
@@ -407,30 +586,158 @@ cmd_data(struct session *s, const char *args)
 		reply_error(s, "503 5.5.1 Error: need RCPT command");
 		return;
 	}
-	if (s->env->queue == NULL) {
+	if (s->state == S_BDAT_NEXT) {
+		reply_error(s, "503 5.5.1 Error: DATA in a BDAT transaction");
+		return;
+	}
+	if (s->body == BODY_TYPE_BINARYMIME) {
+		/* RFC 3030 3: BINARYMIME content only in BDAT chunks */
+		reply_error(s, "503 5.5.1 Error: BODY=BINARYMIME needs BDAT");
+		return;
+	}
+	if (tx_begin(s, 0) == -1)
 		reply(s, NO_QUEUE_TEMPFAIL);
+}
+
+/*
+ * BDAT: the chunk's bytes follow the command at once, whatever we answer,
+ * so a refused chunk is still read (and dropped) before its reply; only a
+ * chunk size we cannot parse, or larger than any message we take, ends
+ * the session: there is no way to find the next command then.
+ */
+static void
+cmd_bdat(struct session *s, const char *args)
+{
+	uint64_t	 size;
+	int		 last;
+
+	if (!(offered(s) & EXT_CHUNKING)) {
+		reply_error(s, "502 5.5.1 Error: command not implemented");
+		return;
+	}
+	if (cmd_parse_bdat(args, &size, &last) == -1) {
+		log_info("bad BDAT from unknown[%s], disconnecting", s->addr);
+		reply(s, "501 5.5.4 Syntax: BDAT chunk-size [LAST]");
+		s->closing = 1;
+		return;
+	}
+	if (size > s->l->max_message_size) {
+		log_info("BDAT chunk of %llu octets from unknown[%s], "
+		    "disconnecting", (unsigned long long)size, s->addr);
+		tx_reset(s);
+		reply(s, "552 5.3.4 Message size exceeds fixed limit");
+		s->closing = 1;
+		return;
+	}
+	s->chunk_left = size;
+	s->chunk_last = last;
+	s->chunk_err = NULL;
+	switch (s->state) {
+	case S_BDAT_NEXT:
+		s->state = S_BDAT;
+		return;
+	case S_RCPT:
+		if (tx_begin(s, 1) == -1) {
+			tx_fail(s, NO_QUEUE_TEMPFAIL);
+			s->bdat = 1;
+			s->state = S_BDAT;
+		}
+		return;
+	case S_CONNECTED:
+		s->chunk_err = "503 5.5.1 Error: send HELO/EHLO first";
+		break;
+	case S_MAIL:
+		s->chunk_err = "503 5.5.1 Error: need RCPT command";
+		break;
+	default:
+		s->chunk_err = "503 5.5.1 Error: need MAIL command";
+		break;
+	}
+	s->chunk_prev = s->state;
+	s->state = S_BDAT;
+}
+
+static void
+cmd_etrn(struct session *s, const char *args)
+{
+	struct buf	 b;
+	char		 domain[ADDR_DOMAIN_MAX + 2];
+	int		 r;
+
+	if (!(offered(s) & EXT_ETRN)) {
+		reply_error(s, "502 5.5.1 Error: command not implemented");
+		return;
+	}
+	if (s->state != S_HELO) {
+		reply_error(s, "503 5.5.1 Error: ETRN not allowed in a mail "
+		    "transaction");
+		return;
+	}
+	if ((r = cmd_parse_etrn(args, domain, sizeof(domain))) == -1) {
+		reply_error(s, "501 5.5.4 Syntax: ETRN domain");
+		return;
+	}
+	if (r == -2) {
+		reply(s, "458 4.3.0 Unable to queue messages for node %s: "
+		    "queues by name are not supported", args);
+		return;
+	}
+	if (!cidrlist_match(&s->l->etrn, (struct sockaddr *)&s->ss)) {
+		log_info("reject: ETRN from unknown[%s]: client not allowed",
+		    s->addr);
+		reply(s, "459 4.7.1 Node %s not allowed: client not authorized",
+		    domain);
+		count_error(s);
+		return;
+	}
+	free(s->etrn_domain);
+	if ((s->etrn_domain = strdup(domain)) == NULL) {
+		s->broken = 1;
 		return;
 	}
 	if (++s->env->next_txid == 0)
 		s->env->next_txid = 1;
-	s->txid = s->env->next_txid;
-	s->arrival = time(NULL);
+	s->etrn_id = s->env->next_txid;
 	buf_init(&b);
-	r = pack_u64(&b, (uint64_t)s->arrival);
-	r |= pack_str(&b, s->addr);
-	r |= pack_str(&b, s->helo);
-	r |= pack_str(&b, s->sender);
-	r |= pack_u32(&b, (uint32_t)s->nrcpt);
-	for (i = 0; i < s->nrcpt; i++)
-		r |= pack_str(&b, s->rcpts[i]);
-	if (r != 0 || queue_send(s, IPC_MSG_BEGIN, &b) == -1) {
+	if (s->env->queue == NULL || pack_str(&b, domain) == -1 ||
+	    ipc_send_buf(s->env->queue, IPC_ETRN, s->etrn_id, -1, &b) == -1) {
 		buf_free(&b);
-		reply(s, NO_QUEUE_TEMPFAIL);
+		reply(s, "458 4.4.0 Unable to queue messages for node %s",
+		    domain);
 		return;
 	}
 	buf_free(&b);
-	s->tx_open = 1;
-	s->state = S_BEGIN_WAIT;
+	s->state = S_ETRN_WAIT;
+	touch_timer(s);
+}
+
+static void
+etrn_done(struct session *s, int ok)
+{
+	if (ok)
+		reply(s, "250 2.0.0 Queuing for node %s started", s->etrn_domain);
+	else
+		reply(s, "458 4.4.0 Unable to queue messages for node %s",
+		    s->etrn_domain);
+	free(s->etrn_domain);
+	s->etrn_domain = NULL;
+	s->etrn_id = 0;
+	s->state = S_HELO;
+	touch_timer(s);
+}
+
+static void
+cmd_help(struct session *s)
+{
+	unsigned ext = offered(s);
+
+	reply(s, "214-2.0.0 This is postern, an ESMTP server (RFC 5321)");
+	reply(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA%s RSET NOOP "
+	    "QUIT VRFY HELP%s", (s->l->ext & EXT_CHUNKING) ? " BDAT" : "",
+	    (ext & EXT_ETRN) ? " ETRN" : "");
+	reply(s, "214-2.0.0 Send EHLO to see the extensions offered; end "
+	    "DATA with <CR><LF>.<CR><LF>");
+	reply(s, "214 2.0.0 End of HELP info");
 }
 
 static void
@@ -474,6 +781,14 @@ session_line(struct session *s, const char *line, size_t len)
 		s->last_verb = "DATA";
 		cmd_data(s, args);
 		break;
+	case V_BDAT:
+		s->last_verb = "BDAT";
+		cmd_bdat(s, args);
+		break;
+	case V_ETRN:
+		s->last_verb = "ETRN";
+		cmd_etrn(s, args);
+		break;
 	case V_RSET:
 		s->last_verb = "RSET";
 		if (*args != '\0') {
@@ -508,8 +823,7 @@ session_line(struct session *s, const char *line, size_t len)
 		break;
 	case V_HELP:
 		s->last_verb = "HELP";
-		reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET "
-		    "NOOP QUIT VRFY HELP");
+		cmd_help(s);
 		break;
 	case V_HTTP:
 		s->last_verb = "HTTP";
@@ -540,10 +854,10 @@ received_header(struct session *s)
 		return -1;
 	r = buf_appendf(&s->content, "Received: from %s ([%s%s])\r\n"
 	    "\tby %s (postern) with %s id %s", s->helo, v6 ? "IPv6:" : "",
-	    s->addr, s->env->conf->hostname, s->esmtp ? "ESMTP" : "SMTP",
-	    s->qid);
+	    s->addr, s->l->hostname, cmd_received_protocol(s->esmtp,
+	    s->smtputf8, s->tls, s->auth), s->qid);
 	if (r == 0 && s->nrcpt == 1)
-		r = buf_appendf(&s->content, "\r\n\tfor <%s>", s->rcpts[0]);
+		r = buf_appendf(&s->content, "\r\n\tfor <%s>", s->rcpts[0].addr);
 	if (r == 0)
 		r = buf_appendf(&s->content, "; %s\r\n", date);
 	return r;
@@ -580,24 +894,67 @@ tx_fail(struct session *s, const char *text)
 	buf_free(&s->content);
 }
 
+/* The reply that refuses the content, or NULL when it may be queued. */
+static const char *
+content_verdict(struct session *s, const char **why)
+{
+	const struct data_sm *d = &s->dsm;
+
+	*why = NULL;
+	if (s->tx_failed)
+		return s->failtext;
+	if (d->too_big) {
+		*why = "message too big";
+		return "552 5.3.4 Message size exceeds fixed limit";
+	}
+	if (d->bare) {
+		*why = "bare CR or LF in message";
+		return "550 5.6.0 Message contains bare CR or LF";
+	}
+	if (d->nul) {
+		*why = "NUL byte in message";
+		return "550 5.6.0 Message contains a NUL byte";
+	}
+	if (d->long_line) {
+		*why = "line longer than 998 octets";
+		return "550 5.6.0 Message has a line longer than 998 octets";
+	}
+	if (d->nreceived > s->l->max_received_headers) {
+		*why = "too many Received headers (mail loop)";
+		return "554 5.4.6 Too many Received headers: mail loop?";
+	}
+	return NULL;
+}
+
+/* Content that broke a rule is no use to queue-mgr: stop it early. */
+static int
+content_bad(const struct session *s)
+{
+	return data_rejected(&s->dsm) ||
+	    s->dsm.nreceived > s->l->max_received_headers;
+}
+
+static int
+refuse_content(struct session *s)
+{
+	const char *text, *why;
+
+	if ((text = content_verdict(s, &why)) == NULL)
+		return 0;
+	if (why != NULL)
+		log_info("reject: %s from unknown[%s]: %s; from=<%s>",
+		    s->bdat ? "BDAT" : "DATA", s->addr, why, s->sender);
+	reply(s, "%s", text);
+	tx_reset(s);
+	return 1;
+}
+
 static void
 end_of_data(struct session *s)
 {
-	if (s->tx_failed) {
-		reply(s, "%s", s->failtext);
-		tx_reset(s);
-	} else if (s->dsm.bare) {
-		log_info("reject: DATA from unknown[%s]: 550 5.6.0 bare CR or "
-		    "LF in message; from=<%s>", s->addr, s->sender);
-		reply(s, "550 5.6.0 Message contains bare CR or LF");
-		tx_reset(s);
-	} else if (s->dsm.too_big) {
-		log_info("reject: DATA from unknown[%s]: 552 5.3.4 message too "
-		    "big; from=<%s>", s->addr, s->sender);
-		reply(s, "552 5.3.4 Message size exceeds fixed limit");
-		tx_reset(s);
-	} else if (s->env->queue == NULL ||
-	    queue_send(s, IPC_MSG_END, NULL) == -1) {
+	if (refuse_content(s))
+		return;
+	if (s->env->queue == NULL || queue_send(s, IPC_MSG_END, NULL) == -1) {
 		tx_abort(s);
 		reply(s, NO_QUEUE_TEMPFAIL);
 		tx_reset(s);
@@ -605,7 +962,64 @@ end_of_data(struct session *s)
 		s->state = S_END_WAIT;
 }
 
+/* The last byte of a BDAT chunk is in. */
+static void
+bdat_chunk_done(struct session *s)
+{
+	if (s->chunk_err != NULL) {
+		reply_error(s, s->chunk_err);
+		s->chunk_err = NULL;
+		s->state = s->chunk_prev;
+		return;
+	}
+	if (!s->chunk_last) {
+		if (refuse_content(s))
+			return;
+		reply(s, "250 2.0.0 Ok: %llu octets received",
+		    (unsigned long long)s->dsm.size);
+		s->state = S_BDAT_NEXT;
+		return;
+	}
+	if (!s->tx_failed && data_end_bdat(&s->dsm, &s->content) == -1) {
+		s->broken = 1;
+		return;
+	}
+	if (s->tx_open && content_bad(s)) {
+		tx_abort(s);
+		buf_free(&s->content);
+	}
+	if (s->tx_open && content_send(s) == -1)
+		tx_fail(s, NO_QUEUE_TEMPFAIL);
+	end_of_data(s);
+}
+
 /* ---- input ---- */
+
+/* Bytes of a BDAT chunk: all go to the content (or nowhere). */
+static size_t
+bdat_input(struct session *s, const char *p, size_t avail)
+{
+	size_t n = avail;
+
+	if ((uint64_t)n > s->chunk_left)
+		n = (size_t)s->chunk_left;
+	s->chunk_left -= n;
+	if (s->chunk_err != NULL || s->tx_failed)
+		return n;
+	if (data_feed_bdat(&s->dsm, p, n, &s->content) == -1) {
+		s->broken = 1;
+		return n;
+	}
+	if (s->tx_open && content_bad(s)) {
+		tx_abort(s);
+		buf_free(&s->content);
+	}
+	if (s->tx_open && content_send(s) == -1)
+		tx_fail(s, NO_QUEUE_TEMPFAIL);
+	if (!s->tx_open)
+		buf_reset(&s->content);
+	return n;
+}
 
 /* Processes buffered input until it runs out or the session must wait. */
 static int
@@ -616,8 +1030,20 @@ session_run(struct session *s)
 	const char	*lf;
 	char		 line[SMTPD_LINE_MAX + 1];
 
-	while (off < s->in.len && !s->closing && !s->broken && !waiting(s)) {
+	while (!s->closing && !s->broken && !waiting(s)) {
+		if (s->state == S_BDAT && s->chunk_left == 0) {
+			bdat_chunk_done(s);
+			continue;
+		}
+		if (off >= s->in.len)
+			break;
 		avail = s->in.len - off;
+		if (s->state == S_BDAT) {
+			if (s->env->queue_full && s->tx_open)
+				break;
+			off += bdat_input(s, s->in.p + off, avail);
+			continue;
+		}
 		if (s->state == S_DATA) {
 			if (s->env->queue_full)
 				break;
@@ -627,7 +1053,7 @@ session_run(struct session *s)
 				break;
 			}
 			off += (size_t)used;
-			if ((s->dsm.bare || s->dsm.too_big) && s->tx_open) {
+			if (content_bad(s) && s->tx_open) {
 				tx_abort(s);
 				buf_free(&s->content);
 			}
@@ -763,9 +1189,22 @@ session_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 		session_free(s);
 		return;
 	}
+	if (s->state == S_GREET) {
+		greet(s);
+		if (s->closing)
+			touch_timer(s);
+		(void)session_flush(s);
+		return;
+	}
+	if (s->state == S_ETRN_WAIT) {
+		log_warn("queue-mgr did not answer ETRN %s", s->etrn_domain);
+		etrn_done(s, 0);
+		(void)session_run(s);
+		return;
+	}
 	log_info("timeout after %s from unknown[%s]", s->last_verb, s->addr);
 	tx_abort(s);
-	reply(s, "421 4.4.2 %s Error: timeout exceeded", s->env->conf->hostname);
+	reply(s, "421 4.4.2 %s Error: timeout exceeded", s->l->hostname);
 	s->closing = 1;
 	touch_timer(s);
 	(void)session_flush(s);
@@ -838,11 +1277,28 @@ session_queue_reply(struct smtpd *env, uint32_t type, uint32_t txid,
 			log_warn("queue-mgr: unexpected BEGIN_OK for "
 			    "transaction %u", txid);
 			tx_abort(s);
-			if (s->state == S_BEGIN_WAIT) {
+			if (s->state == S_BEGIN_WAIT && s->bdat) {
+				tx_fail(s, DEFAULT_TEMPFAIL);
+				s->state = S_BDAT;
+			} else if (s->state == S_BEGIN_WAIT) {
 				reply(s, DEFAULT_TEMPFAIL);
 				s->state = S_RCPT;
-			} else if (s->state == S_DATA)
+			} else if (s->state == S_DATA || s->state == S_BDAT ||
+			    s->state == S_BDAT_NEXT)
 				tx_fail(s, DEFAULT_TEMPFAIL);
+			break;
+		}
+		if (s->bdat) {
+			/* RFC 3030: the chunk follows BDAT without waiting */
+			strlcpy(s->qid, text, sizeof(s->qid));
+			log_info("%s: client=unknown[%s]", s->qid, s->addr);
+			data_init_bdat(&s->dsm, s->l->max_message_size,
+			    s->body == BODY_TYPE_BINARYMIME);
+			if (received_header(s) == -1) {
+				s->broken = 1;
+				break;
+			}
+			s->state = S_BDAT;
 			break;
 		}
 		if (pipelined_early(s)) {
@@ -876,9 +1332,14 @@ session_queue_reply(struct smtpd *env, uint32_t type, uint32_t txid,
 	case IPC_MSG_TEMPFAIL:
 		s->tx_open = 0;
 		text = tempfail_text(text);
-		if (s->state == S_DATA)
+		if (s->state == S_DATA || s->state == S_BDAT ||
+		    s->state == S_BDAT_NEXT)
 			tx_fail(s, text);
-		else {
+		else if (s->state == S_BEGIN_WAIT && s->bdat) {
+			/* the chunk is still to be read, then refused */
+			tx_fail(s, text);
+			s->state = S_BDAT;
+		} else {
 			reply(s, "%s", text);
 			if (s->state == S_BEGIN_WAIT)
 				s->state = S_RCPT;	/* the envelope stands */
@@ -893,21 +1354,51 @@ session_queue_reply(struct smtpd *env, uint32_t type, uint32_t txid,
 }
 
 void
+session_etrn_reply(struct smtpd *env, uint32_t id, uint32_t count)
+{
+	struct session *s;
+
+	TAILQ_FOREACH(s, &env->sessions, entry) {
+		if (s->state == S_ETRN_WAIT && s->etrn_id == id) {
+			log_info("ETRN %s from unknown[%s]: %u message%s "
+			    "scheduled", s->etrn_domain, s->addr, count,
+			    count == 1 ? "" : "s");
+			etrn_done(s, 1);
+			(void)session_run(s);
+			return;
+		}
+	}
+	log_debug("ETRN reply %u for no session", id);
+}
+
+void
 session_queue_lost(struct smtpd *env)
 {
 	struct session *s, *next;
 
 	TAILQ_FOREACH_SAFE(s, &env->sessions, entry, next) {
+		if (s->state == S_ETRN_WAIT) {
+			etrn_done(s, 0);
+			(void)session_run(s);
+			continue;
+		}
 		if (!s->tx_open)
 			continue;
 		/* no ABORT: the channel it would go on is the one that died */
 		s->tx_open = 0;
 		switch (s->state) {
 		case S_BEGIN_WAIT:
+			if (s->bdat) {
+				tx_fail(s, NO_QUEUE_TEMPFAIL);
+				s->state = S_BDAT;
+				break;
+			}
 			reply(s, NO_QUEUE_TEMPFAIL);
 			s->state = S_RCPT;
 			break;
 		case S_DATA:
+		case S_BDAT:
+		case S_BDAT_NEXT:
 			tx_fail(s, NO_QUEUE_TEMPFAIL);
 			break;
 		case S_END_WAIT:
@@ -940,7 +1431,7 @@ session_close_all(struct smtpd *env)
 
 	while ((s = TAILQ_FIRST(&env->sessions)) != NULL) {
 		reply(s, "421 4.3.2 %s Service shutting down",
-		    env->conf->hostname);
+		    s->l->hostname);
 		s->closing = 1;
 		/* one try to say goodbye; never wait for a slow client */
 		if (session_flush(s) == 0)

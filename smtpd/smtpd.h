@@ -16,8 +16,13 @@
 
 /* A command line with its CRLF (RFC 5321 4.5.3.1.4). */
 #define SMTPD_LINE_MAX		512
-/* Error replies in one session before it is dropped with 421. */
-#define SMTPD_MAX_ERRORS	10
+/* A text line of content without its CRLF (RFC 5321 4.5.3.1.6). */
+#define SMTPD_TEXT_LINE_MAX	998
+/* How long an ETRN waits for queue-mgr's reply before 458. */
+#define SMTPD_ETRN_WAIT		5
+/* ENVID (RFC 3461 4.4) and ORCPT (4.2) at most, decoded, with the NUL. */
+#define SMTPD_ENVID_MAX		101
+#define SMTPD_ORCPT_MAX		501
 /* Bytes read from a client at once. */
 #define SMTPD_READ_CHUNK	16384
 /* Unsent reply bytes beyond which a client is not read (it is not reading). */
@@ -40,9 +45,37 @@ struct listener {
 	char			 addr[128];	/* "addr:port", for logs */
 	char			 name[64];
 	/* copied from the config so a reload never leaves sessions dangling */
+	char			 hostname[256];
 	uint64_t		 max_message_size;
 	uint64_t		 max_recipients;
+	uint64_t		 greeting_delay;	/* ms */
+	uint64_t		 command_timeout;	/* s */
+	uint64_t		 data_timeout;		/* s */
+	uint64_t		 max_messages;
+	uint64_t		 max_sessions;
+	uint64_t		 max_sessions_per_ip;
+	uint64_t		 max_connection_rate;
+	uint64_t		 max_errors;
+	uint64_t		 max_received_headers;
+	unsigned		 ext;		/* EXT_* offered */
+	struct cidrlist		 allow;
+	struct cidrlist		 deny;
+	struct cidrlist		 etrn;
+	size_t			 nsessions;
 };
+
+/* EHLO extensions a listener may offer (disable_extensions). */
+#define EXT_PIPELINING		0x001u
+#define EXT_SIZE		0x002u
+#define EXT_8BITMIME		0x004u
+#define EXT_CHUNKING		0x008u
+#define EXT_BINARYMIME		0x010u
+#define EXT_DSN			0x020u
+#define EXT_SMTPUTF8		0x040u
+#define EXT_ETRN		0x080u
+#define EXT_ALL			0x0ffu
+
+struct ip_entry;
 
 struct smtpd {
 	struct event_base	*base;
@@ -59,6 +92,8 @@ struct smtpd {
 	struct event		*accept_ev;	/* resumes accept after a pause */
 	struct event		*sigterm_ev;
 	struct event		*sigint_ev;
+	struct ip_entry		**iptab;	/* limits.c: per client IP counts */
+	unsigned		 ipsweep;
 };
 
 /* ---- data.c: the DATA content state machine ---- */
@@ -74,13 +109,28 @@ enum data_state {
 
 struct data_sm {
 	enum data_state	 state;
+	int		 bdat;		/* BDAT chunks, not DATA */
+	int		 binary;	/* BODY=BINARYMIME: no line rules */
 	int		 bare;		/* a bare CR or LF was seen */
 	int		 too_big;	/* content went over max */
+	int		 nul;		/* a NUL byte was seen */
+	int		 long_line;	/* a line over SMTPD_TEXT_LINE_MAX */
+	int		 in_body;	/* past the header section */
+	uint32_t	 linelen;	/* octets of the line so far, no CR/LF */
+	uint32_t	 match;		/* octets of "Received:" matched */
+	uint32_t	 nreceived;	/* Received fields in the header */
 	uint64_t	 size;		/* content bytes, dot-unstuffed */
 	uint64_t	 max;		/* max_message_size */
 };
 
 void	data_init(struct data_sm *, uint64_t max);
+void	data_init_bdat(struct data_sm *, uint64_t max, int binary);
+/* A chunk's bytes, all of them; -1 when out cannot grow. */
+int	data_feed_bdat(struct data_sm *, const char *, size_t, struct buf *out);
+/* After BDAT LAST: final checks, CRLF added to an unended text body. */
+int	data_end_bdat(struct data_sm *, struct buf *out);
+/* The content broke a rule: it will be refused, nothing more is kept. */
+int	data_rejected(const struct data_sm *);
 /*
  * Feeds client bytes; appends content (dot-unstuffed, CRLF) to out until
  * it would exceed max, then only scans. Returns how many bytes of in were
@@ -95,7 +145,7 @@ int	data_done(const struct data_sm *);
 enum smtp_verb {
 	V_UNKNOWN = 0,
 	V_HELO, V_EHLO, V_MAIL, V_RCPT, V_DATA, V_RSET, V_NOOP, V_QUIT,
-	V_VRFY, V_EXPN, V_HELP,
+	V_VRFY, V_EXPN, V_HELP, V_BDAT, V_ETRN,
 	V_HTTP,		/* GET / POST / CONNECT / HEAD: not a mail client */
 };
 
@@ -105,13 +155,40 @@ struct mail_params {
 	uint64_t	 size;		/* SIZE=, 0 when absent */
 	int		 has_size;
 	enum body_type	 body;
+	enum dsn_ret	 ret;
+	int		 smtputf8;
+	char		 envid[SMTPD_ENVID_MAX];	/* xtext-decoded */
+};
+
+struct rcpt_params {
+	struct addr	 to;
+	unsigned	 notify;	/* DSN_NOTIFY_* bits, 0 = not given */
+	char		 orcpt[SMTPD_ORCPT_MAX];	/* "type;decoded" */
 };
 
 /* The verb of a NUL-free line; *args points past it and one space. */
 enum smtp_verb	 cmd_verb(const char *line, const char **args);
-/* NULL on success, else the whole reply line (without CRLF) to send. */
-const char	*cmd_parse_mail(const char *args, struct mail_params *);
-const char	*cmd_parse_rcpt(const char *args, struct addr *);
+/*
+ * NULL on success, else the whole reply line (without CRLF) to send.
+ * ext: the listener's EXT_* (a parameter of an extension not offered is
+ * 555); utf8: the transaction declared SMTPUTF8.
+ */
+const char	*cmd_parse_mail(const char *args, unsigned ext, struct mail_params *);
+const char	*cmd_parse_rcpt(const char *args, unsigned ext, int utf8,
+		    struct rcpt_params *);
+/* "size [LAST]": 0, or -1 on bad syntax. */
+int		 cmd_parse_bdat(const char *args, uint64_t *size, int *last);
+/* ETRN's argument: 0 (domain copied), -1 bad syntax, -2 a "#queue" name. */
+int		 cmd_parse_etrn(const char *args, char *domain, size_t domainsz);
+/* RFC 3461 xtext: decoded length, or -1 (bad, or not printable ASCII). */
+int		 cmd_xtext_decode(const char *s, size_t len, char *out,
+		    size_t outsz);
+/* The offered extensions: EXT_ALL minus the names in disabled. -1 names
+ * the first unknown one in *bad. */
+int		 cmd_ext_mask(const struct strlist *disabled, unsigned *mask,
+		    const char **bad);
+/* "with" protocol of the Received header (RFC 3848, RFC 6531 3.7.3). */
+const char	*cmd_received_protocol(int esmtp, int utf8, int tls, int auth);
 /* A HELO/EHLO argument we are willing to put in a Received header. */
 int		 cmd_helo_valid(const char *arg);
 
@@ -125,16 +202,43 @@ enum policy_verdict {
 enum policy_verdict policy_rcpt(const struct config *, const struct sockaddr *client,
 		    const struct addr *rcpt);
 
+/* ---- limits.c: connection control at accept ---- */
+
+enum limit_verdict {
+	LIMIT_OK = 0,
+	LIMIT_DENIED,		/* client_deny / client_allow: 554 5.7.1 */
+	LIMIT_SESSIONS,		/* max_sessions: 421 4.7.0 */
+	LIMIT_PER_IP,		/* max_sessions_per_ip: 421 4.7.0 */
+	LIMIT_RATE,		/* max_connection_rate: 421 4.7.0 */
+};
+
+/*
+ * Decides on a new connection; LIMIT_OK counts it (undo: limits_release
+ * with the same *counted, which says whether the per-IP counts took it).
+ */
+enum limit_verdict limits_check(struct smtpd *, struct listener *,
+		    const struct sockaddr *, time_t now, int *counted);
+void		 limits_release(struct smtpd *, struct listener *,
+		    const struct sockaddr *, int counted);
+void		 limits_free(struct smtpd *);
+/* The reply line for a refusal (no CRLF). */
+const char	*limits_reply(enum limit_verdict);
+
 /* ---- session.c: one client connection ---- */
 
+/* counted: what limits_check() said; the session releases it at the end. */
 struct session	*session_new(struct smtpd *, struct listener *, int fd,
-		    const struct sockaddr *, socklen_t);
+		    const struct sockaddr *, socklen_t, int counted);
 void		 session_free(struct session *);
+/* A client address as text for logs ("unknown" when none). */
+void		 session_client_text(const struct sockaddr *, char *, size_t);
 /* Bytes from the client, as if read from the socket (tests use it too). */
 int		 session_input(struct session *, const char *, size_t);
 /* queue-mgr replies for transaction txid; unknown ids are ignored. */
 void		 session_queue_reply(struct smtpd *, uint32_t type, uint32_t txid,
 		    const char *text);
+/* queue-mgr's IPC_ETRN_REPLY for request id. */
+void		 session_etrn_reply(struct smtpd *, uint32_t id, uint32_t count);
 /* The queue channel is gone: fail every transaction that used it. */
 void		 session_queue_lost(struct smtpd *);
 /* The queue channel drained: read from clients again. */
@@ -150,5 +254,8 @@ void	server_master_closed(struct ipc_chan *, void *);
 void	server_shutdown(struct smtpd *);
 /* Called by sessions when a client leaves, to retry a paused accept. */
 void	server_session_gone(struct smtpd *);
+/* Copies a listener's settings from conf (at start and at every reload). */
+void	server_listener_config(struct listener *, const struct config *);
+void	server_listener_clear(struct listener *);
 
 #endif

@@ -1,10 +1,12 @@
 /*
  * libFuzzer target for smtpd/data.c: the end of data and the content must
- * not depend on how the input is cut into reads (SMTP smuggling class).
+ * not depend on how the input is cut into reads (SMTP smuggling class),
+ * for DATA and for BDAT chunks alike.
  */
 #include <sys/types.h>
 
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,8 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 struct result {
 	struct buf	 out;
 	size_t		 used;
-	int		 done, bare, too_big;
+	int		 done, bare, too_big, nul, long_line;
+	uint32_t	 nreceived;
 };
 
 static void
@@ -40,6 +43,46 @@ run(const char *in, size_t len, size_t step, uint64_t max, struct result *r)
 	r->done = data_done(&d);
 	r->bare = d.bare;
 	r->too_big = d.too_big;
+	r->nul = d.nul;
+	r->long_line = d.long_line;
+	r->nreceived = d.nreceived;
+}
+
+/* The same bytes as BDAT chunks of size step; binary or text body. */
+static void
+run_bdat(const char *in, size_t len, size_t step, uint64_t max, int binary,
+    struct result *r)
+{
+	struct data_sm	 d;
+	size_t		 at = 0, n;
+
+	buf_init(&r->out);
+	data_init_bdat(&d, max, binary);
+	while (at < len) {
+		n = len - at < step ? len - at : step;
+		if (data_feed_bdat(&d, in + at, n, &r->out) == -1)
+			abort();
+		at += n;
+	}
+	if (data_end_bdat(&d, &r->out) == -1)
+		abort();
+	r->used = at;
+	r->done = data_done(&d);
+	r->bare = d.bare;
+	r->too_big = d.too_big;
+	r->nul = d.nul;
+	r->long_line = d.long_line;
+	r->nreceived = d.nreceived;
+}
+
+static int
+same(const struct result *a, const struct result *b)
+{
+	return a->used == b->used && a->done == b->done && a->bare == b->bare &&
+	    a->too_big == b->too_big && a->nul == b->nul &&
+	    a->long_line == b->long_line && a->nreceived == b->nreceived &&
+	    a->out.len == b->out.len &&
+	    (a->out.len == 0 || memcmp(a->out.p, b->out.p, a->out.len) == 0);
 }
 
 int
@@ -58,10 +101,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	run((const char *)data, size, size ? size : 1, max, &whole);
 	run((const char *)data, size, step, max, &cut);
-	if (whole.used != cut.used || whole.done != cut.done ||
-	    whole.bare != cut.bare || whole.too_big != cut.too_big ||
-	    whole.out.len != cut.out.len ||
-	    (whole.out.len && memcmp(whole.out.p, cut.out.p, whole.out.len)))
+	if (!same(&whole, &cut))
 		abort();
 	/* end of data only right after CR LF "." CR LF (or at the start) */
 	if (whole.done) {
@@ -86,5 +126,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	buf_free(&whole.out);
 	buf_free(&cut.out);
+
+	/* BDAT: every byte is content, whatever the chunking */
+	for (i = 0; i < 2; i++) {
+		run_bdat((const char *)data, size, size ? size : 1, max, (int)i,
+		    &whole);
+		run_bdat((const char *)data, size, step, max, (int)i, &cut);
+		/*
+		 * Refused content is dropped a chunk at a time and the scan
+		 * stops at the first broken rule: then only "refused" counts.
+		 */
+		if (whole.too_big || whole.bare || whole.nul || whole.long_line) {
+			if (!(cut.too_big || cut.bare || cut.nul || cut.long_line))
+				abort();
+		} else if (!same(&whole, &cut) || whole.used != size)
+			abort();
+		if (!whole.too_big && !whole.bare && !whole.nul &&
+		    !whole.long_line && (whole.out.len < size ||
+		    memcmp(whole.out.p, data, size) != 0))
+			abort();
+		if (i == 1 && (whole.bare || whole.nul || whole.long_line))
+			abort();
+		buf_free(&whole.out);
+		buf_free(&cut.out);
+	}
 	return 0;
 }

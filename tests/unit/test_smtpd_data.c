@@ -219,34 +219,144 @@ test_over_limit_is_flagged_and_not_kept(void **state)
 }
 
 static void
-test_long_lines_pass_unchanged(void **state)
+test_long_lines_are_flagged_and_not_kept(void **state)
 {
 	size_t		 n = 5000;
 	char		*in = malloc(n + 6);
 	struct run	 r;
+	struct data_sm	 d;
+	struct buf	 out;
 
 	assert_non_null(in);
 	memset(in, 'L', n);
 	memcpy(in + n, "\r\n.\r\n", 6);
 	feed(in, &r);
+	/* the end of data is still found; the content is refused */
 	assert_true(r.done);
-	assert_int_equal(r.out.len, n + 2);
+	assert_int_equal(r.used, n + 5);
+	assert_true(r.out.len <= 998);
 	buf_free(&r.out);
+	/* 998 octets and a dot-stuffed 999 (998 once unstuffed) pass */
+	buf_init(&out);
+	data_init(&d, 1 << 20);
+	memset(in, 'L', 998);
+	memcpy(in + 998, "\r\n", 2);
+	assert_int_equal(data_feed(&d, in, 1000, &out), 1000);
+	in[0] = '.';
+	memset(in + 1, '.', 998);
+	memcpy(in + 999, "\r\n.\r\n", 5);
+	assert_int_equal(data_feed(&d, in, 1004, &out), 1004);
+	assert_true(data_done(&d));
+	assert_false(data_rejected(&d));
+	assert_false(d.long_line);
+	buf_free(&out);
 	free(in);
 }
 
 static void
-test_nul_bytes_pass_through(void **state)
+test_nul_bytes_are_flagged(void **state)
 {
 	const char	 in[] = "a\0b\r\n.\r\n";
-	struct run	 r;
+	struct data_sm	 d;
+	struct buf	 out;
 
-	feed_cut(in, sizeof(in) - 1, NULL, 100, &r);
+	buf_init(&out);
+	data_init(&d, 100);
+	assert_int_equal(data_feed(&d, in, sizeof(in) - 1, &out), 8);
+	assert_true(data_done(&d));
+	assert_true(d.nul);
+	assert_true(data_rejected(&d));
+	buf_free(&out);
+}
+
+static void
+test_received_fields_are_counted_in_the_header_only(void **state)
+{
+	const char	*in = "Received: a\r\nreceived:b\r\nReceivedX: c\r\n"
+	    " Received: folded\r\nX-Received: d\r\nReceived: e\r\n\r\n"
+	    "Received: in the body\r\n.\r\n";
+	size_t		 cuts[] = { 3, 9, 10, 20, 40, 0 };
+	struct run	 r;
+	struct data_sm	 d;
+	struct buf	 out;
+	size_t		 i, len = strlen(in);
+
+	feed_cut(in, len, cuts, 1 << 20, &r);
 	assert_true(r.done);
-	assert_false(r.bare);
-	assert_int_equal(r.out.len, 5);
-	assert_memory_equal(r.out.p, "a\0b\r\n", 5);
 	buf_free(&r.out);
+	/* whatever the cuts, the count is the same */
+	for (i = 1; i < len; i++) {
+		buf_init(&out);
+		data_init(&d, 1 << 20);
+		assert_int_equal(data_feed(&d, in, i, &out), (ssize_t)i);
+		assert_int_equal(data_feed(&d, in + i, len - i, &out),
+		    (ssize_t)(len - i));
+		assert_int_equal(d.nreceived, 3);
+		buf_free(&out);
+	}
+}
+
+static void
+test_bdat_keeps_dots_and_checks_line_ends_across_chunks(void **state)
+{
+	struct data_sm	 d;
+	struct buf	 out;
+
+	buf_init(&out);
+	data_init_bdat(&d, 1000, 0);
+	assert_int_equal(data_feed_bdat(&d, "a\r", 2, &out), 0);
+	assert_int_equal(data_feed_bdat(&d, "\n.\r\n", 4, &out), 0);
+	assert_false(d.bare);
+	assert_int_equal(data_end_bdat(&d, &out), 0);
+	assert_int_equal(out.len, 6);
+	assert_memory_equal(out.p, "a\r\n.\r\n", 6);
+	buf_free(&out);
+
+	/* a CR at the end of one chunk and no LF at the start of the next */
+	buf_init(&out);
+	data_init_bdat(&d, 1000, 0);
+	data_feed_bdat(&d, "a\r", 2, &out);
+	data_feed_bdat(&d, "b\r\n", 3, &out);
+	assert_true(d.bare);
+	buf_free(&out);
+
+	/* a text body without its last CRLF gets one */
+	buf_init(&out);
+	data_init_bdat(&d, 1000, 0);
+	data_feed_bdat(&d, "x\r\ny", 4, &out);
+	assert_int_equal(data_end_bdat(&d, &out), 0);
+	assert_int_equal(out.len, 6);
+	assert_memory_equal(out.p, "x\r\ny\r\n", 6);
+	buf_free(&out);
+
+	/* a final lone CR is bare */
+	buf_init(&out);
+	data_init_bdat(&d, 1000, 0);
+	data_feed_bdat(&d, "x\r", 2, &out);
+	data_end_bdat(&d, &out);
+	assert_true(d.bare);
+	buf_free(&out);
+}
+
+static void
+test_binarymime_bdat_takes_any_byte(void **state)
+{
+	struct data_sm	 d;
+	struct buf	 out;
+
+	buf_init(&out);
+	data_init_bdat(&d, 1000, 1);
+	assert_int_equal(data_feed_bdat(&d, "\0\n\r\rz", 5, &out), 0);
+	assert_int_equal(data_end_bdat(&d, &out), 0);
+	assert_false(data_rejected(&d));
+	assert_int_equal(out.len, 5);
+	buf_free(&out);
+	/* the size limit still holds */
+	buf_init(&out);
+	data_init_bdat(&d, 4, 1);
+	data_feed_bdat(&d, "12345", 5, &out);
+	assert_true(d.too_big);
+	buf_free(&out);
 }
 
 int
@@ -263,8 +373,11 @@ main(void)
 		cmocka_unit_test(test_bare_cr_or_lf_marks_message_bad_but_real_end_still_ends),
 		cmocka_unit_test(test_crlf_dot_crlf_after_bare_cr_split_everywhere),
 		cmocka_unit_test(test_over_limit_is_flagged_and_not_kept),
-		cmocka_unit_test(test_long_lines_pass_unchanged),
-		cmocka_unit_test(test_nul_bytes_pass_through),
+		cmocka_unit_test(test_long_lines_are_flagged_and_not_kept),
+		cmocka_unit_test(test_nul_bytes_are_flagged),
+		cmocka_unit_test(test_received_fields_are_counted_in_the_header_only),
+		cmocka_unit_test(test_bdat_keeps_dots_and_checks_line_ends_across_chunks),
+		cmocka_unit_test(test_binarymime_bdat_takes_any_byte),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,11 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -36,7 +38,10 @@ static const char conf_text[] =
     "spool = /nonexistent\n"
     "local_domains = example.org\n"
     "trusted_networks = 192.0.2.0/24\n"
-    "listener mx {\n\tlisten = 127.0.0.1:25\n}\n";
+    "listener mx {\n\tlisten = 127.0.0.1:25\n"
+    "\tetrn_clients = 198.51.100.0/24\n"
+    "\tmax_received_headers = 3\n"
+    "\tmax_messages_per_connection = 3\n}\n";
 
 static void
 chan_msg(struct ipc_chan *c, struct ipc_msg *m, void *arg)
@@ -66,6 +71,8 @@ setup(void **state)
 	f->base = event_base_new();
 	server_init(&f->env, f->base, conf);
 	f->l.env = &f->env;
+	f->l.index = 0;
+	server_listener_config(&f->l, conf);
 	f->l.max_message_size = 1000;
 	f->l.max_recipients = 2;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -79,7 +86,7 @@ setup(void **state)
 	sin.sin_family = AF_INET;
 	inet_pton(AF_INET, "198.51.100.1", &sin.sin_addr);
 	f->s = session_new(&f->env, &f->l, sv[0], (struct sockaddr *)&sin,
-	    sizeof(sin));
+	    sizeof(sin), 0);
 	assert_non_null(f->s);
 	f->client = sv[1];
 	*state = f;
@@ -95,6 +102,7 @@ teardown(void **state)
 		session_free(TAILQ_FIRST(&f->env.sessions));
 	if (f->env.queue)
 		ipc_chan_free(f->env.queue);
+	server_listener_clear(&f->l);
 	close(f->queue);
 	close(f->client);
 	config_free(f->env.conf);
@@ -138,6 +146,34 @@ queue_recv(struct fixture *f, uint32_t *id, uint8_t *payload, size_t *len)
 	*id = m.id;
 	*len = m.len;
 	return m.type;
+}
+
+/* The IPC_MSG_BEGIN extension when nothing was asked for. */
+static int
+unpack_ext_defaults(struct unpack *u, uint32_t nrcpt)
+{
+	uint32_t	 ret, body, utf8, n, notify, i;
+	char		*envid = NULL, *orcpt = NULL;
+	int		 bad = 0;
+
+	unpack_u32(u, &ret);
+	unpack_str(u, &envid, 200);
+	unpack_u32(u, &body);
+	unpack_u32(u, &utf8);
+	unpack_u32(u, &n);
+	if (u->err || ret != 0 || envid[0] || body != 0 || utf8 != 0 ||
+	    n != nrcpt)
+		bad = 1;
+	free(envid);
+	for (i = 0; i < n && !bad; i++) {
+		unpack_u32(u, &notify);
+		unpack_str(u, &orcpt, 600);
+		if (u->err || notify != 0 || orcpt[0])
+			bad = 1;
+		free(orcpt);
+		orcpt = NULL;
+	}
+	return bad ? -1 : 0;
 }
 
 static void
@@ -193,8 +229,9 @@ test_ehlo_lists_extensions(void **state)
 
 	replies(f);
 	assert_string_equal(say(f, "EHLO c.test\r\n"),
-	    "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n"
-	    "250 ENHANCEDSTATUSCODES\r\n");
+	    "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-ETRN\r\n"
+	    "250-8BITMIME\r\n250-CHUNKING\r\n250-BINARYMIME\r\n250-DSN\r\n"
+	    "250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES\r\n");
 }
 
 static void
@@ -351,6 +388,8 @@ test_full_transaction_waits_for_commit(void **state)
 	unpack_str(&u, &from, 100);
 	unpack_u32(&u, &n);
 	unpack_str(&u, &rcpt, 100);
+	/* the extension, all defaults */
+	assert_int_equal(unpack_ext_defaults(&u, 1), 0);
 	assert_int_equal(unpack_done(&u), 0);
 	assert_string_equal(addr, "198.51.100.1");
 	assert_string_equal(helo, "client.test");
@@ -515,6 +554,398 @@ test_queue_loss_during_data_is_451_at_end(void **state)
 	assert_string_equal(replies(f), "");
 }
 
+/* Drains frames to queue-mgr until one of type want; returns its id. */
+static uint32_t
+queue_until(struct fixture *f, uint32_t want, uint8_t *p, size_t *len,
+    struct buf *content)
+{
+	uint32_t id, t;
+
+	for (;;) {
+		t = queue_recv(f, &id, p, len);
+		if (t == IPC_MSG_DATA && content != NULL)
+			buf_append(content, p, *len);
+		if (t == want)
+			return id;
+		if (t != IPC_MSG_DATA)
+			fail_msg("got %s waiting for %s", ipc_type_name(t),
+			    ipc_type_name(want));
+	}
+}
+
+static void
+to_rcpt_ehlo(struct fixture *f, const char *mailargs)
+{
+	char cmd[300];
+
+	replies(f);
+	say(f, "EHLO client.test\r\n");
+	snprintf(cmd, sizeof(cmd), "MAIL FROM:<a@b.test>%s\r\n", mailargs);
+	assert_string_equal(say(f, cmd), "250 2.1.0 Ok\r\n");
+	assert_string_equal(say(f, "RCPT TO:<u@example.org>\r\n"),
+	    "250 2.1.5 Ok\r\n");
+}
+
+static void
+test_bdat_chunks_are_taken_as_they_are(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	uint32_t	 id;
+	size_t		 len;
+	struct buf	 c;
+	const char	*body = "Subject: b\r\n\r\n.dot stays\r\n";
+
+	buf_init(&c);
+	to_rcpt_ehlo(f, "");
+	/* both chunks pipelined in one write, before any reply */
+	assert_string_equal(say(f, "BDAT 12\r\nSubject: b\r\nBDAT 14 LAST\r\n"
+	    "\r\n.dot stays\r\nNOOP\r\n"), "");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	session_queue_reply(&f->env, IPC_MSG_BEGIN_OK, id, "QB1");
+	queue_until(f, IPC_MSG_END, p, &len, &c);
+	assert_string_equal(replies(f), "250 2.0.0 Ok: 12 octets received\r\n");
+	session_queue_reply(&f->env, IPC_MSG_COMMITTED, id, "QB1");
+	assert_string_equal(replies(f), "250 2.0.0 Ok: queued as QB1\r\n"
+	    "250 2.0.0 Ok\r\n");
+	assert_true(c.len > strlen(body));
+	assert_memory_equal(c.p + c.len - strlen(body), body, strlen(body));
+	assert_non_null(memmem(c.p, c.len, "with ESMTP id QB1", 17));
+	buf_free(&c);
+}
+
+static void
+test_bdat_zero_last_ends_the_message(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	uint32_t	 id;
+	size_t		 len;
+	struct buf	 c;
+
+	buf_init(&c);
+	to_rcpt_ehlo(f, "");
+	say(f, "BDAT 3\r\nx\r\n");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	session_queue_reply(&f->env, IPC_MSG_BEGIN_OK, id, "QB2");
+	assert_string_equal(replies(f), "250 2.0.0 Ok: 3 octets received\r\n");
+	assert_string_equal(say(f, "BDAT 0 LAST\r\n"), "");
+	queue_until(f, IPC_MSG_END, p, &len, &c);
+	session_queue_reply(&f->env, IPC_MSG_COMMITTED, id, "QB2");
+	assert_string_equal(replies(f), "250 2.0.0 Ok: queued as QB2\r\n");
+	assert_memory_equal(c.p + c.len - 3, "x\r\n", 3);
+	buf_free(&c);
+}
+
+static void
+test_data_after_bdat_is_503(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	uint32_t	 id;
+	size_t		 len;
+
+	to_rcpt_ehlo(f, "");
+	say(f, "BDAT 3\r\nx\r\n");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	session_queue_reply(&f->env, IPC_MSG_BEGIN_OK, id, "QB3");
+	replies(f);
+	assert_string_equal(say(f, "DATA\r\n"),
+	    "503 5.5.1 Error: DATA in a BDAT transaction\r\n");
+	/* RSET forgets the whole BDAT transaction */
+	assert_string_equal(say(f, "RSET\r\n"), "250 2.0.0 Ok\r\n");
+	queue_until(f, IPC_MSG_ABORT, p, &len, NULL);
+}
+
+static void
+test_bdat_without_rcpt_reads_the_chunk_then_503(void **state)
+{
+	struct fixture *f = *state;
+
+	replies(f);
+	say(f, "EHLO c.test\r\n");
+	/* the chunk holds what looks like commands: they are only data */
+	assert_string_equal(say(f, "BDAT 6\r\nQUIT\r\nNOOP\r\n"),
+	    "503 5.5.1 Error: need MAIL command\r\n250 2.0.0 Ok\r\n");
+}
+
+static void
+test_binarymime_needs_bdat(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	uint32_t	 id;
+	size_t		 len;
+	struct buf	 c;
+
+	buf_init(&c);
+	to_rcpt_ehlo(f, " BODY=BINARYMIME");
+	assert_string_equal(say(f, "DATA\r\n"),
+	    "503 5.5.1 Error: BODY=BINARYMIME needs BDAT\r\n");
+	/* binary content: bare LF, NUL and no final CRLF are all fine */
+	assert_int_equal(session_input(f->s, "BDAT 5 LAST\r\na\nb\0c", 18), 0);
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	session_queue_reply(&f->env, IPC_MSG_BEGIN_OK, id, "QB4");
+	queue_until(f, IPC_MSG_END, p, &len, &c);
+	session_queue_reply(&f->env, IPC_MSG_COMMITTED, id, "QB4");
+	assert_string_equal(replies(f), "250 2.0.0 Ok: queued as QB4\r\n");
+	assert_memory_equal(c.p + c.len - 5, "a\nb\0c", 5);
+	buf_free(&c);
+}
+
+static void
+test_bdat_text_body_with_bare_lf_is_550(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	uint32_t	 id;
+	size_t		 len;
+
+	to_rcpt_ehlo(f, " BODY=8BITMIME");
+	say(f, "BDAT 4 LAST\r\na\nb\r");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	session_queue_reply(&f->env, IPC_MSG_BEGIN_OK, id, "QB5");
+	assert_string_equal(replies(f),
+	    "550 5.6.0 Message contains bare CR or LF\r\n");
+	queue_until(f, IPC_MSG_ABORT, p, &len, NULL);
+}
+
+static void
+test_nul_and_long_lines_in_data_are_550(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	uint32_t	 id;
+	size_t		 len;
+	char		 line[1002];
+
+	f->l.max_message_size = 100000;
+	to_rcpt(f);
+	say(f, "DATA\r\n");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	session_queue_reply(&f->env, IPC_MSG_BEGIN_OK, id, "QN1");
+	replies(f);
+	assert_int_equal(session_input(f->s, "a\0b\r\n.\r\n", 8), 0);
+	assert_string_equal(replies(f), "550 5.6.0 Message contains a NUL byte\r\n");
+	queue_until(f, IPC_MSG_ABORT, p, &len, NULL);
+
+	say(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	session_queue_reply(&f->env, IPC_MSG_BEGIN_OK, id, "QN2");
+	replies(f);
+	/* 998 octets pass, 999 do not */
+	memset(line, 'x', sizeof(line));
+	memcpy(line + 998, "\r\n", 3);
+	say(f, line);
+	memcpy(line + 997, "xx\r\n", 5);
+	say(f, line);
+	assert_string_equal(say(f, ".\r\n"),
+	    "550 5.6.0 Message has a line longer than 998 octets\r\n");
+	queue_until(f, IPC_MSG_ABORT, p, &len, NULL);
+}
+
+static void
+test_too_many_received_headers_is_554(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	uint32_t	 id;
+	size_t		 len;
+
+	to_rcpt(f);
+	say(f, "DATA\r\n");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	session_queue_reply(&f->env, IPC_MSG_BEGIN_OK, id, "QL1");
+	replies(f);
+	/* max_received_headers = 3; a body line or a folded one is no field */
+	assert_string_equal(say(f, "Received: 1\r\nRECEIVED: 2\r\n"
+	    "X: y\r\n Received: folded\r\nreceived:3\r\n\r\nReceived: body\r\n"
+	    ".\r\n"), "");
+	queue_until(f, IPC_MSG_END, p, &len, NULL);
+	session_queue_reply(&f->env, IPC_MSG_COMMITTED, id, "QL1");
+	assert_string_equal(replies(f), "250 2.0.0 Ok: queued as QL1\r\n");
+
+	say(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	session_queue_reply(&f->env, IPC_MSG_BEGIN_OK, id, "QL2");
+	replies(f);
+	assert_string_equal(say(f, "Received: 1\r\nReceived: 2\r\n"
+	    "Received: 3\r\nReceived: 4\r\n\r\nbody\r\n.\r\n"),
+	    "554 5.4.6 Too many Received headers: mail loop?\r\n");
+	queue_until(f, IPC_MSG_ABORT, p, &len, NULL);
+}
+
+static void
+test_dsn_and_smtputf8_reach_queue_mgr(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	struct unpack	 u;
+	uint64_t	 arrival;
+	uint32_t	 id, n, ret, body, utf8, notify;
+	char		*s1, *envid, *orcpt;
+	size_t		 len, i;
+
+	replies(f);
+	say(f, "EHLO client.test\r\n");
+	assert_string_equal(say(f, "MAIL FROM:<a@b.test> RET=HDRS ENVID=e+2B1 "
+	    "BODY=8BITMIME SMTPUTF8\r\nRCPT TO:<\xc3\xa9@example.org> "
+	    "NOTIFY=FAILURE,DELAY ORCPT=rfc822;x+2By@example.org\r\n"
+	    "RCPT TO:<v@example.org>\r\nDATA\r\n"),
+	    "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_MSG_BEGIN);
+	unpack_init(&u, p, len);
+	unpack_u64(&u, &arrival);
+	for (i = 0; i < 3; i++) {
+		unpack_str(&u, &s1, 100);
+		free(s1);
+	}
+	unpack_u32(&u, &n);
+	assert_int_equal(n, 2);
+	unpack_str(&u, &s1, 100);
+	assert_string_equal(s1, "\xc3\xa9@example.org");
+	free(s1);
+	unpack_str(&u, &s1, 100);
+	free(s1);
+	unpack_u32(&u, &ret);
+	unpack_str(&u, &envid, 100);
+	unpack_u32(&u, &body);
+	unpack_u32(&u, &utf8);
+	unpack_u32(&u, &n);
+	assert_int_equal(ret, DSN_RET_HDRS);
+	assert_string_equal(envid, "e+1");
+	assert_int_equal(body, BODY_TYPE_8BITMIME);
+	assert_int_equal(utf8, 1);
+	assert_int_equal(n, 2);
+	unpack_u32(&u, &notify);
+	unpack_str(&u, &orcpt, 600);
+	assert_int_equal(notify, DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY);
+	assert_string_equal(orcpt, "rfc822;x+y@example.org");
+	free(orcpt);
+	unpack_u32(&u, &notify);
+	unpack_str(&u, &orcpt, 600);
+	assert_int_equal(notify, 0);
+	assert_string_equal(orcpt, "");
+	free(orcpt);
+	free(envid);
+	assert_int_equal(unpack_done(&u), 0);
+	session_queue_reply(&f->env, IPC_MSG_BEGIN_OK, id, "QU1");
+	replies(f);
+	say(f, "x\r\n.\r\n");
+	{
+		struct buf c;
+
+		buf_init(&c);
+		queue_until(f, IPC_MSG_END, p, &len, &c);
+		assert_non_null(memmem(c.p, c.len, "with UTF8SMTP id QU1", 20));
+		buf_free(&c);
+	}
+}
+
+static void
+test_etrn_waits_for_queue_mgr(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	uint32_t	 id;
+	size_t		 len;
+	struct buf	 b;
+
+	replies(f);
+	say(f, "EHLO c.test\r\n");
+	assert_string_equal(say(f, "ETRN example.net\r\nNOOP\r\n"), "");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_ETRN);
+	buf_init(&b);
+	pack_u32(&b, 2);
+	session_etrn_reply(&f->env, id, 2);
+	buf_free(&b);
+	assert_string_equal(replies(f),
+	    "250 2.0.0 Queuing for node example.net started\r\n250 2.0.0 Ok\r\n");
+	assert_string_equal(say(f, "ETRN #q\r\n"), "458 4.3.0 Unable to queue "
+	    "messages for node #q: queues by name are not supported\r\n");
+	assert_string_equal(say(f, "ETRN bad..name\r\n"),
+	    "501 5.5.4 Syntax: ETRN domain\r\n");
+}
+
+static void
+test_etrn_without_an_answer_is_458_after_a_few_seconds(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	uint32_t	 id;
+	size_t		 len;
+	time_t		 t0 = time(NULL);
+
+	replies(f);
+	say(f, "EHLO c.test\r\n");
+	assert_string_equal(say(f, "ETRN @example.net\r\n"), "");
+	assert_int_equal(queue_recv(f, &id, p, &len), IPC_ETRN);
+	/* queue-mgr stays silent */
+	while (strstr(replies(f), "458") == NULL && time(NULL) - t0 < 10)
+		event_base_loop(f->base, EVLOOP_ONCE);
+	assert_string_equal(f->got,
+	    "458 4.4.0 Unable to queue messages for node @example.net\r\n");
+	assert_true(time(NULL) - t0 >= SMTPD_ETRN_WAIT - 1);
+	/* a late answer changes nothing; the session goes on */
+	session_etrn_reply(&f->env, id, 1);
+	assert_string_equal(say(f, "NOOP\r\n"), "250 2.0.0 Ok\r\n");
+}
+
+static void
+test_etrn_from_a_client_not_listed_is_459(void **state)
+{
+	struct fixture *f = *state;
+
+	server_listener_clear(&f->l);
+	cidr_parse("192.0.2.0/24", (f->l.etrn.v = calloc(1, sizeof(struct cidr))));
+	f->l.etrn.n = 1;
+	replies(f);
+	/* not offered to this client, and refused */
+	assert_null(strstr(say(f, "EHLO c.test\r\n"), "ETRN"));
+	assert_string_equal(say(f, "ETRN example.net\r\n"),
+	    "459 4.7.1 Node example.net not allowed: client not authorized\r\n");
+	f->l.ext &= ~EXT_ETRN;
+	assert_string_equal(say(f, "ETRN example.net\r\n"),
+	    "502 5.5.1 Error: command not implemented\r\n");
+}
+
+static void
+test_messages_per_connection_limit_is_421(void **state)
+{
+	struct fixture	*f = *state;
+	int		 i;
+
+	replies(f);
+	say(f, "EHLO c.test\r\n");
+	for (i = 0; i < 3; i++)
+		assert_string_equal(say(f, "MAIL FROM:<a@b.test>\r\nRSET\r\n"),
+		    "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n");
+	assert_string_equal(say(f, "MAIL FROM:<a@b.test>\r\n"),
+	    "421 4.7.0 mx.test Error: too many messages in one connection\r\n");
+	f->s = NULL;
+}
+
+static void
+test_help_lists_commands(void **state)
+{
+	struct fixture *f = *state;
+
+	replies(f);
+	assert_non_null(strstr(say(f, "HELP\r\n"), "214 2.0.0 End of HELP"));
+	assert_non_null(strstr(f->got, "BDAT"));
+}
+
+static void
+test_command_timeout_uses_the_listener_value(void **state)
+{
+	struct fixture *f = *state;
+
+	replies(f);
+	assert_int_equal(f->l.command_timeout, 300);
+	assert_int_equal(f->l.data_timeout, 180);
+	assert_int_equal(f->l.max_errors, 10);
+}
+
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
 
 int
@@ -543,6 +974,21 @@ main(void)
 		T(test_content_before_354_is_pipelining_violation),
 		T(test_tempfail_at_begin_keeps_envelope),
 		T(test_queue_loss_during_data_is_451_at_end),
+		T(test_bdat_chunks_are_taken_as_they_are),
+		T(test_bdat_zero_last_ends_the_message),
+		T(test_data_after_bdat_is_503),
+		T(test_bdat_without_rcpt_reads_the_chunk_then_503),
+		T(test_binarymime_needs_bdat),
+		T(test_bdat_text_body_with_bare_lf_is_550),
+		T(test_nul_and_long_lines_in_data_are_550),
+		T(test_too_many_received_headers_is_554),
+		T(test_dsn_and_smtputf8_reach_queue_mgr),
+		T(test_etrn_waits_for_queue_mgr),
+		T(test_etrn_without_an_answer_is_458_after_a_few_seconds),
+		T(test_etrn_from_a_client_not_listed_is_459),
+		T(test_messages_per_connection_limit_is_421),
+		T(test_help_lists_commands),
+		T(test_command_timeout_uses_the_listener_value),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
