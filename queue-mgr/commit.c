@@ -25,9 +25,11 @@ struct commit_waiter {
 
 static TAILQ_HEAD(, commit_waiter) commit_waiters =
     TAILQ_HEAD_INITIALIZER(commit_waiters);
-static struct event	*commit_ev;
+static struct event	*commit_ev, *commit_check_ev;
 static int		 commit_pending;	/* NOSYNC commits not yet flushed */
 static uint64_t		 commit_nflush, commit_nmsgs;
+static uint64_t		 commit_nwait;		/* waiters in commit_waiters */
+static uint64_t		 commit_last_batch;	/* waiters in the last flush */
 
 static void
 commit_timer_cb(evutil_socket_t fd, short ev, void *arg)
@@ -36,6 +38,23 @@ commit_timer_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	(void)arg;
 	commit_flush();
+}
+
+/*
+ * Runs once the input that was ready has been handled (a 0 s timer fires
+ * after the I/O events of its loop turn). When as many sessions wait as
+ * the last flush served, the crowd is back: waiting longer would only add
+ * latency, so flush now. Otherwise commit_wait bounds the wait. A single
+ * session thus never waits; 20 sessions in step share one flush.
+ */
+static void
+commit_check_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	if (commit_pending && commit_nwait > 0 && commit_nwait >= commit_last_batch)
+		commit_flush();
 }
 
 static void
@@ -54,6 +73,13 @@ commit_schedule(void)
 		log_err("commit: cannot make a timer; flushing at once");
 		commit_flush();
 		return;
+	}
+	if (commit_nwait > 0 && (commit_check_ev != NULL || (commit_check_ev =
+	    evtimer_new(qmgr.base, commit_check_cb, NULL)) != NULL) &&
+	    !evtimer_pending(commit_check_ev, NULL)) {
+		tv.tv_sec = 0;
+		tv.tv_usec = 0;
+		evtimer_add(commit_check_ev, &tv);
 	}
 	/* the first commit of a batch starts the clock; later ones ride along */
 	if (evtimer_pending(commit_ev, NULL))
@@ -92,6 +118,7 @@ commit_enqueue(struct qmsg *m, uint32_t smtpd_gen, uint32_t reqid)
 	w->smtpd_gen = smtpd_gen;
 	w->reqid = reqid;
 	TAILQ_INSERT_TAIL(&commit_waiters, w, entry);
+	commit_nwait++;
 	commit_schedule();
 }
 
@@ -110,9 +137,12 @@ commit_take_back(struct commit_waiter *w, const char *reply)
 	DB_TXN		*txn;
 	struct buf	 b;
 
+	int		 gone = 0;
+
 	if (spool_txn_begin(qmgr.spool, &txn) == 0) {
+		/* a failed commit frees the txn handle too: no abort then */
 		if (spool_delete(qmgr.spool, txn, w->m->qid) == 0)
-			spool_txn_commit(qmgr.spool, txn);
+			gone = spool_txn_commit(qmgr.spool, txn) == 0;
 		else
 			spool_txn_abort(qmgr.spool, txn);
 	}
@@ -123,7 +153,18 @@ commit_take_back(struct commit_waiter *w, const char *reply)
 		buf_free(&b);
 	}
 	log_err("%s: not acknowledged: the log flush failed", w->m->qid);
-	sched_msg_free(w->m);
+	if (gone) {
+		sched_msg_free(w->m);
+		return;
+	}
+	/*
+	 * It could not be taken back (the disk is full for that too): its
+	 * commit waits in the log buffer and reaches the disk with a later
+	 * flush, so it is delivered like any other. The client, told 4xx,
+	 * may send it again: a duplicate, never a loss.
+	 */
+	log_warn("%s: kept in the queue; the client may send it again", w->m->qid);
+	sched_add(w->m);
 }
 
 void
@@ -137,11 +178,16 @@ commit_flush(void)
 
 	if (commit_ev != NULL)
 		evtimer_del(commit_ev);
+	if (commit_check_ev != NULL)
+		evtimer_del(commit_check_ev);
 	if (!commit_pending)
 		return;
 	commit_pending = 0;
 	/* the batch is fixed before the flush: later commits wait for the next */
 	TAILQ_CONCAT(&batch, &commit_waiters, entry);
+	if (commit_nwait > 0)
+		commit_last_batch = commit_nwait;
+	commit_nwait = 0;
 	if (spool_flush(qmgr.spool) == -1) {
 		reply = qmgr_write_error_reply();
 		while ((w = TAILQ_FIRST(&batch)) != NULL) {
@@ -185,5 +231,9 @@ commit_shutdown(void)
 	if (commit_ev != NULL) {
 		event_free(commit_ev);
 		commit_ev = NULL;
+	}
+	if (commit_check_ev != NULL) {
+		event_free(commit_check_ev);
+		commit_check_ev = NULL;
 	}
 }

@@ -265,6 +265,31 @@ ctl_msg_cb(struct ipc_chan *c, struct ipc_msg *msg, void *arg)
 		}
 		free(qid);
 		return;
+	case IPC_CTL_HOLD:
+	case IPC_CTL_RELEASE:
+		if (msg->fd != -1)
+			break;
+		unpack_init(&u, msg->data, msg->len);
+		if (unpack_str(&u, &qid, QID_LEN) == -1 || unpack_done(&u) == -1) {
+			free(qid);
+			break;
+		}
+		if (!qid_valid(qid, strlen(qid)))
+			n = -1;
+		else if (msg->type == IPC_CTL_HOLD)
+			n = sched_hold(qid);
+		else
+			n = sched_release(qid);
+		if (n < 0)
+			ctl_reply(cl, IPC_CTL_ERROR, "no such message");
+		else {
+			snprintf(text, sizeof(text), "%s %s%s", qid,
+			    n == 1 ? "already " : "",
+			    msg->type == IPC_CTL_HOLD ? "held" : "released");
+			ctl_reply(cl, IPC_CTL_OK, text);
+		}
+		free(qid);
+		return;
 	default:
 		break;
 	}

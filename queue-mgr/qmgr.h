@@ -38,7 +38,8 @@ int	 qid_valid(const char *s, size_t len);
 /* ---- spool records (record.c) ---- */
 
 #define RECORD_MAGIC		0x45515050u	/* "PPQE" little-endian */
-#define RECORD_VERSION		1
+#define RECORD_VERSION		2	/* written; version 1 is still read */
+#define RECORD_MAX_ENVID	1024		/* ENVID, xtext-decoded */
 #define RECORD_MAX_ADDR		1024		/* sender, recipient */
 #define RECORD_MAX_STR		1024		/* client, helo */
 #define RECORD_MAX_REPLY	4096		/* last reply */
@@ -56,16 +57,36 @@ enum qrcpt_state {
 	QRCPT_BOUNCED = 2,
 };
 
+/* qrcpt.flags (stored) */
+#define QRCPT_F_WARNED		0x1u	/* a delay warning was sent */
+#define QRCPT_F_RELAYED		0x2u	/* delivered to a server without DSN */
+#define QRCPT_F_ALL		0x3u
+
+/* qrcpt.report (memory only): which notice the sender is owed */
+#define REPORT_FAILED		0x1
+#define REPORT_DELAYED		0x2
+#define REPORT_DELIVERED	0x4
+
 struct qrcpt {
 	char		*addr;
 	char		*last_reply;	/* "" = none */
+	char		*orcpt;		/* "addr-type;address", "" = none */
+	char		*last_relay;	/* "host[addr]:port", "" = none */
 	uint64_t	 next_try;	/* unix seconds; 0 = at once */
 	uint32_t	 state;		/* enum qrcpt_state */
 	uint32_t	 attempts;
+	uint32_t	 notify;	/* DSN_NOTIFY_* bits; 0 = not given */
+	uint32_t	 flags;		/* QRCPT_F_* */
 	/* memory only, never stored */
 	int		 inflight;	/* part of a job at deliver now */
-	int		 notify;	/* bounced, sender not told yet */
+	int		 ready;		/* in a destination's ready queue */
+	int		 report;	/* REPORT_*: a notice not yet made */
 };
+
+/* qenv.flags (stored) */
+#define QENV_F_HELD		0x1u	/* on hold: never tried until released */
+#define QENV_F_DOUBLE_BOUNCE	0x2u	/* a notice to the postmaster: never reported on */
+#define QENV_F_ALL		0x3u
 
 struct qenv {
 	uint64_t	 arrival;	/* unix seconds, as smtpd saw it */
@@ -74,6 +95,12 @@ struct qenv {
 	char		*sender;	/* "" = null sender */
 	char		*client;
 	char		*helo;
+	/* RFC 3461 parameters of the transaction (version 2) */
+	uint32_t	 ret;		/* enum dsn_ret */
+	char		*envid;		/* "" = none */
+	uint32_t	 body;		/* enum body_type */
+	uint32_t	 smtputf8;
+	uint32_t	 flags;		/* QENV_F_* */
 	struct qrcpt	*rcpts;
 	uint32_t	 nrcpt;
 };
@@ -82,6 +109,9 @@ int	 record_env_encode(const struct qenv *, struct buf *);
 /* -1 for anything short, long, out of range or trailing: never trusted. */
 int	 record_env_decode(const void *, size_t, struct qenv *);
 void	 record_env_free(struct qenv *);
+/* 1 when the RFC 3461 values are in range. */
+int	 record_dsn_valid(uint32_t ret, uint32_t body, uint32_t smtputf8);
+int	 record_notify_valid(uint32_t notify);
 void	 record_content_key(const char *qid, uint32_t chunk,
 	    uint8_t out[CONTENT_KEY_LEN]);
 uint32_t record_content_nchunks(uint64_t size);
@@ -138,8 +168,28 @@ struct qmsg {
 	int		 dirty;		/* memory ahead of disk: write again */
 };
 
-/* 2^(attempts-1) * min, capped at max; min when attempts is 0. */
-uint64_t	 sched_backoff(uint64_t min, uint64_t max, uint32_t attempts);
+/* min * (factor/1000)^(attempts-1), capped at max; min when attempts is 0. */
+uint64_t	 sched_backoff(uint64_t min, uint64_t max, uint32_t factor_milli,
+		    uint32_t attempts);
+/*
+ * The retry policy of a config: queue_retry_schedule (durations; the last
+ * repeats) or else queue_min_backoff grown by queue_backoff_factor up to
+ * queue_max_backoff. -1 with a reason in err when the config's values are bad.
+ */
+struct sched_policy {
+	uint64_t	*schedule;	/* seconds */
+	size_t		 nschedule;
+	uint32_t	 factor_milli;	/* 1000 .. 10000 */
+	uint64_t	 min, max;
+};
+int		 sched_policy_parse(const struct config *, struct sched_policy *,
+		    struct buf *err);
+void		 sched_policy_free(struct sched_policy *);
+uint64_t	 sched_policy_wait(const struct sched_policy *, uint32_t attempts);
+/* Makes c's policy the scheduler's; -1 (and the old one stays) if c is bad. */
+int		 sched_configure(const struct config *c);
+/* The wait before the next try after attempts failed tries. */
+uint64_t	 sched_retry_wait(uint32_t attempts);
 /* The DSN code of a reply ("250 2.1.5 Ok" -> "2.1.5"), else "4.0.0"/"5.0.0"/"2.0.0". */
 void		 sched_dsn(const char *reply, int status, char out[16]);
 struct qmsg	*sched_msg_new(void);
@@ -154,6 +204,14 @@ struct qmsg	*sched_next_after(const char *qid);
 /* "" = all. Number of messages made due now, -1 if qid unknown. */
 int		 sched_flush(const char *qid);
 void		 sched_run(void);
+/* ETRN: "example.com" or "@example.com" (and its subdomains); messages made due. */
+int		 sched_etrn(const char *domain);
+/* Hold / release a message: 0, or -1 if unknown; 1 when it already was so. */
+int		 sched_hold(const char *qid);
+int		 sched_release(const char *qid);
+/* Whether a recipient wants a kind of notice (RFC 3461 NOTIFY; 0 = default). */
+int		 sched_wants_failure(const struct qrcpt *);
+int		 sched_wants_delay(const struct qrcpt *);
 void		 sched_result(struct ipc_msg *);
 /* The deliver channel went away: its jobs are due again soon. */
 void		 sched_deliver_lost(void);
@@ -165,18 +223,67 @@ uint32_t	 sched_msg_state(const struct qmsg *);
 uint64_t	 sched_msg_next_try(const struct qmsg *);
 const char	*sched_msg_last_error(const struct qmsg *);
 
+/* ---- destinations (dest.c) ---- */
+
+/* One (message, destination) pair with ready recipients. */
+struct qready {
+	TAILQ_ENTRY(qready)	 entry;
+	char			 qid[QID_SIZE];
+};
+
+struct qdest {
+	RB_ENTRY(qdest)		 entry;
+	TAILQ_ENTRY(qdest)	 list;		/* in the dispatcher's list */
+	TAILQ_HEAD(, qready)	 ready;
+	char			*name;		/* lower-case domain */
+	uint32_t		 nready;
+	uint32_t		 active;	/* jobs at deliver */
+	uint32_t		 failures;	/* jobs in a row that all failed */
+	uint64_t		 dead_until;	/* unix seconds; backed off as a whole */
+	uint64_t		 next_slot_us;	/* rate limit: next job not before */
+	uint64_t		 mark;		/* scheduler pass that last queued here */
+	int			 in_list;
+};
+
+struct qdest	*dest_find(const char *name);
+struct qdest	*dest_get(const char *name);
+uint64_t	 dest_concurrency(const struct config *, const struct qdest *);
+uint64_t	 dest_rate(const struct config *, const struct qdest *);
+int		 dest_dead(const struct qdest *, uint64_t now);
+/* 1 when a job may go now; else lowers *wake_us to when the rate allows one. */
+int		 dest_can_send(const struct config *, const struct qdest *,
+		    uint64_t now_us, uint64_t *wake_us);
+void		 dest_sent(const struct config *, struct qdest *, uint64_t now_us);
+/* A job's end; 1 when the destination has just been backed off as a whole. */
+int		 dest_result(const struct config *, struct qdest *,
+		    int all_tempfail, uint64_t now);
+void		 dest_reset(struct qdest *);
+void		 dest_reset_all(void);
+void		 dest_gc(uint64_t now);
+void		 dest_shutdown(void);
+
 /* ---- bounces (bounce.c) ---- */
 
-/* The text of a simple non-delivery message (CRLF lines). */
+/* RFC 3464 delivery status notifications. */
+#define BOUNCE_MAX_FULL		(10 * 1024 * 1024)	/* RET=FULL returns at most this */
+
+/*
+ * The text of a multipart/report DSN (CRLF lines) about orig's recipients
+ * whose report has the bit kind (REPORT_*), addressed to to. content is the
+ * original message (full != 0) or its header block.
+ */
 int	 bounce_build(struct buf *out, const char *hostname, const char *bqid,
-	    const char *qid, const struct qenv *orig, const char *headers,
-	    size_t headerslen, time_t now);
+	    const char *to, const char *qid, const struct qenv *orig, int kind,
+	    const char *content, size_t contentlen, int full, time_t now);
 /* The original's header block (up to the empty line, capped). */
 int	 bounce_headers(const char *qid, const struct qenv *, struct buf *out);
-/* Writes a bounce of orig's notify-flagged recipients in txn; the new
- * message (not yet in the index) in *out. 0 when there is nothing to send. */
+/* The original's whole content, when at most BOUNCE_MAX_FULL bytes. */
+int	 bounce_content(const char *qid, const struct qenv *, struct buf *out);
+/* Writes a DSN of kind about orig's recipients to to in txn; the new
+ * message (not yet in the index) in *out. */
 int	 bounce_create(DB_TXN *, const char *qid, const struct qenv *orig,
-	    const struct buf *headers, struct qmsg **out);
+	    int kind, const char *to, int double_bounce, const struct buf *content,
+	    int full, struct qmsg **out);
 
 /* ---- group commit (commit.c) ---- */
 

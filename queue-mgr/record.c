@@ -7,15 +7,21 @@
 #include "qmgr.h"
 
 /*
- * Envelope record, version 1 (all little-endian, str = u32 length + bytes):
+ * Envelope record (all little-endian, str = u32 length + bytes):
  *	u32 magic, u32 version, u64 arrival, u64 queued_us, u64 size,
- *	str sender, str client, str helo, u32 nrcpt,
- *	nrcpt x (str addr, u32 state, u32 attempts, u64 next_try, str last_reply)
- * and nothing after. See queue-mgr/README.md.
+ *	str sender, str client, str helo,
+ *	[v2: u32 ret, str envid, u32 body, u32 smtputf8, u32 flags,]
+ *	u32 nrcpt, nrcpt x (str addr, u32 state, u32 attempts, u64 next_try,
+ *	str last_reply [v2: , u32 notify, str orcpt, str last_relay, u32 flags])
+ * and nothing after. Version 2 is written; version 1 is still read (the
+ * v2 fields take their defaults). See queue-mgr/README.md.
  */
 
-/* The smallest encoded recipient: an empty address is refused below. */
-#define RCPT_MIN_LEN	(4 + 1 + 4 + 4 + 8 + 4)
+/* The smallest encoded recipient of each version: an empty address is refused. */
+#define RCPT_MIN_LEN_V1	(4 + 1 + 4 + 4 + 8 + 4)
+#define RCPT_MIN_LEN_V2	(RCPT_MIN_LEN_V1 + 4 + 4 + 4 + 4)
+#define DSN_NOTIFY_ALL	(DSN_NOTIFY_NEVER | DSN_NOTIFY_SUCCESS | \
+			 DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY)
 
 int
 record_env_encode(const struct qenv *e, struct buf *b)
@@ -31,6 +37,11 @@ record_env_encode(const struct qenv *e, struct buf *b)
 	r |= pack_str(b, e->sender);
 	r |= pack_str(b, e->client);
 	r |= pack_str(b, e->helo);
+	r |= pack_u32(b, e->ret);
+	r |= pack_str(b, e->envid);
+	r |= pack_u32(b, e->body);
+	r |= pack_u32(b, e->smtputf8);
+	r |= pack_u32(b, e->flags);
 	r |= pack_u32(b, e->nrcpt);
 	for (i = 0; i < e->nrcpt; i++) {
 		const struct qrcpt *q = &e->rcpts[i];
@@ -40,8 +51,36 @@ record_env_encode(const struct qenv *e, struct buf *b)
 		r |= pack_u32(b, q->attempts);
 		r |= pack_u64(b, q->next_try);
 		r |= pack_str(b, q->last_reply);
+		r |= pack_u32(b, q->notify);
+		r |= pack_str(b, q->orcpt);
+		r |= pack_str(b, q->last_relay);
+		r |= pack_u32(b, q->flags);
 	}
 	return r ? -1 : 0;
+}
+
+/* A v1 record's strings that v2 added: present and empty, never NULL. */
+static int
+empty_if_null(char **s)
+{
+	if (*s == NULL && (*s = strdup("")) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+record_dsn_valid(uint32_t ret, uint32_t body, uint32_t smtputf8)
+{
+	return ret <= DSN_RET_HDRS && body <= BODY_TYPE_BINARYMIME &&
+	    smtputf8 <= 1;
+}
+
+int
+record_notify_valid(uint32_t notify)
+{
+	/* NEVER stands alone (RFC 3461 4.1) */
+	return (notify & ~DSN_NOTIFY_ALL) == 0 &&
+	    !((notify & DSN_NOTIFY_NEVER) && notify != DSN_NOTIFY_NEVER);
 }
 
 int
@@ -49,12 +88,14 @@ record_env_decode(const void *p, size_t len, struct qenv *e)
 {
 	struct unpack	 u;
 	uint32_t	 magic, version, i;
+	size_t		 minlen;
 
 	memset(e, 0, sizeof(*e));
 	unpack_init(&u, p, len);
 	unpack_u32(&u, &magic);
 	unpack_u32(&u, &version);
-	if (u.err || magic != RECORD_MAGIC || version != RECORD_VERSION)
+	if (u.err || magic != RECORD_MAGIC || version < 1 ||
+	    version > RECORD_VERSION)
 		return -1;
 	unpack_u64(&u, &e->arrival);
 	unpack_u64(&u, &e->queued_us);
@@ -62,10 +103,22 @@ record_env_decode(const void *p, size_t len, struct qenv *e)
 	unpack_str(&u, &e->sender, RECORD_MAX_ADDR);
 	unpack_str(&u, &e->client, RECORD_MAX_STR);
 	unpack_str(&u, &e->helo, RECORD_MAX_STR);
+	if (version >= 2) {
+		unpack_u32(&u, &e->ret);
+		unpack_str(&u, &e->envid, RECORD_MAX_ENVID);
+		unpack_u32(&u, &e->body);
+		unpack_u32(&u, &e->smtputf8);
+		unpack_u32(&u, &e->flags);
+		if (u.err || !record_dsn_valid(e->ret, e->body, e->smtputf8) ||
+		    (e->flags & ~QENV_F_ALL) != 0)
+			goto bad;
+	} else if (empty_if_null(&e->envid) == -1)
+		goto bad;
 	unpack_u32(&u, &e->nrcpt);
+	minlen = version >= 2 ? RCPT_MIN_LEN_V2 : RCPT_MIN_LEN_V1;
 	if (u.err || e->size > RECORD_MAX_SIZE || e->nrcpt == 0 ||
 	    e->nrcpt > RECORD_MAX_RCPT ||
-	    e->nrcpt > (len - u.off) / RCPT_MIN_LEN)
+	    e->nrcpt > (len - u.off) / minlen)
 		goto bad;
 	if ((e->rcpts = calloc(e->nrcpt, sizeof(*e->rcpts))) == NULL)
 		goto bad;
@@ -77,7 +130,17 @@ record_env_decode(const void *p, size_t len, struct qenv *e)
 		unpack_u32(&u, &q->attempts);
 		unpack_u64(&u, &q->next_try);
 		unpack_str(&u, &q->last_reply, RECORD_MAX_REPLY);
-		if (u.err || q->addr[0] == '\0' || q->state > QRCPT_BOUNCED)
+		if (version >= 2) {
+			unpack_u32(&u, &q->notify);
+			unpack_str(&u, &q->orcpt, RECORD_MAX_ADDR);
+			unpack_str(&u, &q->last_relay, RECORD_MAX_ADDR);
+			unpack_u32(&u, &q->flags);
+		} else if (empty_if_null(&q->orcpt) == -1 ||
+		    empty_if_null(&q->last_relay) == -1)
+			goto bad;
+		if (u.err || q->addr[0] == '\0' || q->state > QRCPT_BOUNCED ||
+		    !record_notify_valid(q->notify) ||
+		    (q->flags & ~QRCPT_F_ALL) != 0)
 			goto bad;
 	}
 	if (unpack_done(&u) == -1)
@@ -97,12 +160,15 @@ record_env_free(struct qenv *e)
 		for (i = 0; i < e->nrcpt; i++) {
 			free(e->rcpts[i].addr);
 			free(e->rcpts[i].last_reply);
+			free(e->rcpts[i].orcpt);
+			free(e->rcpts[i].last_relay);
 		}
 	}
 	free(e->rcpts);
 	free(e->sender);
 	free(e->client);
 	free(e->helo);
+	free(e->envid);
 	memset(e, 0, sizeof(*e));
 }
 

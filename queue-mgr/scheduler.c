@@ -30,7 +30,7 @@ struct qjob {
 	RB_ENTRY(qjob)	 entry;
 	uint32_t	 id;
 	struct qmsg	*m;
-	char		*domain;
+	struct qdest	*dest;
 	uint32_t	 nrcpt;
 	uint32_t	*idx;		/* into m->env.rcpts */
 };
@@ -65,26 +65,141 @@ QMGR_RB_GENERATE_STATIC(jobs, qjob, entry, job_cmp)
 static struct msg_ids	 sched_ids = RB_INITIALIZER(&sched_ids);
 static struct msg_dues	 sched_dues = RB_INITIALIZER(&sched_dues);
 static struct jobs	 sched_jobs = RB_INITIALIZER(&sched_jobs);
+/* destinations with ready recipients, served round-robin */
+static TAILQ_HEAD(, qdest) sched_active = TAILQ_HEAD_INITIALIZER(sched_active);
 static uint32_t		 sched_njobs;
 static uint32_t		 sched_next_job_id = 1;
+static uint64_t		 sched_pass;
 static struct event	*sched_ev;
+static struct sched_policy sched_pol = { NULL, 0, 2000, 300, 3600 };
 
 static int	sched_persist(struct qmsg *);
 
 uint64_t
-sched_backoff(uint64_t min, uint64_t max, uint32_t attempts)
+sched_backoff(uint64_t min, uint64_t max, uint32_t factor_milli, uint32_t attempts)
 {
 	uint64_t	 d = min;
 	uint32_t	 i;
 
+	if (factor_milli < 1000)
+		factor_milli = 1000;
 	for (i = 1; i < attempts && d < max; i++) {
-		if (d > UINT64_MAX / 2) {
+		if (d > UINT64_MAX / factor_milli) {
 			d = max;
 			break;
 		}
-		d *= 2;
+		d = d * factor_milli / 1000;
 	}
 	return d < max ? d : max;
+}
+
+/* "1.5" -> 1500: at most three decimals, 1 to 10. */
+static int
+parse_factor(const char *s, uint32_t *out)
+{
+	uint32_t	 v = 0, scale = 1000;
+	int		 digits = 0, dot = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '.' && !dot && digits > 0) {
+			dot = 1;
+			continue;
+		}
+		if (*s < '0' || *s > '9' || digits > 8)
+			return -1;
+		if (dot) {
+			if (scale == 1)
+				return -1;
+			scale /= 10;
+			v += (uint32_t)(*s - '0') * scale;
+		} else
+			v = v * 10 + (uint32_t)(*s - '0') * 1000;
+		digits++;
+	}
+	if (digits == 0 || v < 1000 || v > 10000)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+sched_policy_parse(const struct config *c, struct sched_policy *p,
+    struct buf *err)
+{
+	size_t		 i;
+
+	memset(p, 0, sizeof(*p));
+	p->min = c->queue_min_backoff;
+	p->max = c->queue_max_backoff;
+	if (parse_factor(c->queue_backoff_factor, &p->factor_milli) == -1) {
+		buf_appendf(err, "queue_backoff_factor: '%s' is not a number "
+		    "from 1 to 10 (like 2 or 1.5)", c->queue_backoff_factor);
+		return -1;
+	}
+	if (c->queue_retry_schedule.n == 0)
+		return 0;
+	if ((p->schedule = calloc(c->queue_retry_schedule.n,
+	    sizeof(*p->schedule))) == NULL) {
+		buf_appends(err, "out of memory");
+		return -1;
+	}
+	p->nschedule = c->queue_retry_schedule.n;
+	for (i = 0; i < p->nschedule; i++) {
+		if (config_parse_duration(c->queue_retry_schedule.v[i],
+		    &p->schedule[i], 0) == -1 || p->schedule[i] == 0 ||
+		    p->schedule[i] > 30 * 86400) {
+			buf_appendf(err, "queue_retry_schedule: '%s' is not a "
+			    "duration from 1s to 30d",
+			    c->queue_retry_schedule.v[i]);
+			sched_policy_free(p);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+sched_policy_free(struct sched_policy *p)
+{
+	free(p->schedule);
+	p->schedule = NULL;
+	p->nschedule = 0;
+}
+
+uint64_t
+sched_policy_wait(const struct sched_policy *p, uint32_t attempts)
+{
+	if (attempts == 0)
+		attempts = 1;
+	/* an explicit list is taken as written; its last entry repeats */
+	if (p->nschedule > 0)
+		return p->schedule[attempts - 1 < p->nschedule ?
+		    attempts - 1 : p->nschedule - 1];
+	return sched_backoff(p->min, p->max, p->factor_milli, attempts);
+}
+
+int
+sched_configure(const struct config *c)
+{
+	struct sched_policy	 p;
+	struct buf		 err;
+
+	buf_init(&err);
+	if (sched_policy_parse(c, &p, &err) == -1) {
+		log_err("%s: %s", c->path, buf_cstr(&err) ? err.p : "error");
+		buf_free(&err);
+		return -1;
+	}
+	buf_free(&err);
+	sched_policy_free(&sched_pol);
+	sched_pol = p;
+	return 0;
+}
+
+uint64_t
+sched_retry_wait(uint32_t attempts)
+{
+	return sched_policy_wait(&sched_pol, attempts);
 }
 
 static int
@@ -129,6 +244,7 @@ sched_dsn(const char *reply, int status, char out[16])
 	strlcpy(out, status == RCPT_OK ? "2.0.0" : status == RCPT_TEMPFAIL ?
 	    "4.0.0" : "5.0.0", 16);
 }
+
 
 struct qmsg *
 sched_msg_new(void)
@@ -176,7 +292,13 @@ sched_next_after(const char *qid)
 static int
 rcpt_due_candidate(const struct qrcpt *r)
 {
-	return r->state == QRCPT_PENDING && !r->inflight;
+	return r->state == QRCPT_PENDING && !r->inflight && !r->ready;
+}
+
+static int
+msg_held(const struct qmsg *m)
+{
+	return (m->env.flags & QENV_F_HELD) != 0;
 }
 
 /* Re-files m in the due tree by its earliest waiting recipient. */
@@ -190,6 +312,9 @@ msg_due_update(struct qmsg *m)
 		RB_REMOVE(msg_dues, &sched_dues, m);
 		m->in_due = 0;
 	}
+	/* a held message is never tried */
+	if (msg_held(m))
+		return;
 	for (i = 0; i < m->env.nrcpt; i++)
 		if (rcpt_due_candidate(&m->env.rcpts[i]) &&
 		    m->env.rcpts[i].next_try < due)
@@ -204,6 +329,7 @@ msg_due_update(struct qmsg *m)
 static void
 msg_remove(struct qmsg *m)
 {
+	/* any ready-queue entry naming it is dropped when it comes up */
 	if (m->in_due)
 		RB_REMOVE(msg_dues, &sched_dues, m);
 	RB_REMOVE(msg_ids, &sched_ids, m);
@@ -231,7 +357,7 @@ sched_timer_cb(evutil_socket_t fd, short ev, void *arg)
 }
 
 static void
-sched_arm(uint64_t secs)
+sched_arm_us(uint64_t us)
 {
 	struct timeval	 tv;
 
@@ -240,8 +366,12 @@ sched_arm(uint64_t secs)
 		log_err("scheduler: cannot make a timer");
 		return;
 	}
-	tv.tv_sec = secs > 86400 ? 86400 : (time_t)secs;
-	tv.tv_usec = secs == 0 ? 1000 : 0;
+	if (us > 86400ULL * 1000000)
+		us = 86400ULL * 1000000;
+	if (us < 1000)
+		us = 1000;
+	tv.tv_sec = (time_t)(us / 1000000);
+	tv.tv_usec = (suseconds_t)(us % 1000000);
 	evtimer_add(sched_ev, &tv);
 }
 
@@ -320,15 +450,21 @@ log_rcpt(const struct qmsg *m, const struct qrcpt *r, const char *relay,
 }
 
 static int
-set_reply(struct qrcpt *r, const char *reply)
+set_str(char **dst, const char *src, size_t max)
 {
 	char	*s;
 
-	if ((s = strndup(reply, RECORD_MAX_REPLY)) == NULL)
+	if ((s = strndup(src, max)) == NULL)
 		return -1;
-	free(r->last_reply);
-	r->last_reply = s;
+	free(*dst);
+	*dst = s;
 	return 0;
+}
+
+static int
+set_reply(struct qrcpt *r, const char *reply)
+{
+	return set_str(&r->last_reply, reply, RECORD_MAX_REPLY);
 }
 
 static int
@@ -339,6 +475,27 @@ msg_expired(const struct qmsg *m, uint64_t now)
 	if (m->env.arrival > UINT64_MAX - life)
 		return 0;
 	return now >= m->env.arrival + life;
+}
+
+int
+sched_wants_failure(const struct qrcpt *r)
+{
+	/* RFC 3461 4.1: no NOTIFY means FAILURE (and, our choice, DELAY) */
+	return r->notify == 0 || (r->notify & DSN_NOTIFY_FAILURE) != 0;
+}
+
+int
+sched_wants_delay(const struct qrcpt *r)
+{
+	return r->notify == 0 || (r->notify & DSN_NOTIFY_DELAY) != 0;
+}
+
+static void
+rcpt_bounced(struct qrcpt *r)
+{
+	r->state = QRCPT_BOUNCED;
+	if (sched_wants_failure(r))
+		r->report |= REPORT_FAILED;
 }
 
 /* A recipient that has been tried and outlived the queue lifetime bounces. */
@@ -353,8 +510,7 @@ rcpt_expire(struct qmsg *m, struct qrcpt *r)
 	    r->last_reply[0] ? "; last reply: " : "", r->last_reply);
 	if (set_reply(r, reply) == -1)
 		log_errno("%s: recording expiry", m->qid);
-	r->state = QRCPT_BOUNCED;
-	r->notify = 1;
+	rcpt_bounced(r);
 	log_rcpt(m, r, "none", "4.4.7", "bounced", r->last_reply);
 }
 
@@ -362,27 +518,35 @@ static void
 rcpt_tempfail(struct qmsg *m, struct qrcpt *r, const char *relay,
     const char *reply, uint64_t now)
 {
-	uint64_t	 wait, expire;
+	uint64_t	 wait, expire, warn = qmgr.conf->delay_warning_time;
 	char		 dsn[16];
 
 	if (r->attempts < UINT32_MAX)
 		r->attempts++;
 	if (set_reply(r, reply) == -1)
 		log_errno("%s: recording reply", m->qid);
+	if (strcmp(relay, "none") != 0 &&
+	    set_str(&r->last_relay, relay, RECORD_MAX_ADDR) == -1)
+		log_errno("%s: recording relay", m->qid);
 	if (msg_expired(m, now)) {
 		sched_dsn(reply, RCPT_TEMPFAIL, dsn);
 		log_rcpt(m, r, relay, dsn, "deferred", reply);
 		rcpt_expire(m, r);
 		return;
 	}
-	wait = sched_backoff(qmgr.conf->queue_min_backoff,
-	    qmgr.conf->queue_max_backoff, r->attempts);
+	wait = sched_retry_wait(r->attempts);
 	r->next_try = now + wait;
 	/* examine it again when its lifetime ends, to bounce it on time */
 	expire = m->env.arrival > UINT64_MAX - qmgr.conf->max_queue_lifetime ?
 	    UINT64_MAX : m->env.arrival + qmgr.conf->max_queue_lifetime;
 	if (r->next_try > expire)
 		r->next_try = expire;
+	/* one delay warning per recipient, once it has waited long enough */
+	if (warn > 0 && !(r->flags & QRCPT_F_WARNED) && sched_wants_delay(r) &&
+	    m->env.arrival <= UINT64_MAX - warn && now >= m->env.arrival + warn) {
+		r->flags |= QRCPT_F_WARNED;
+		r->report |= REPORT_DELAYED;
+	}
 	sched_dsn(reply, RCPT_TEMPFAIL, dsn);
 	log_rcpt(m, r, relay, dsn, "deferred", reply);
 }
@@ -439,115 +603,314 @@ content_memfd(struct qmsg *m)
 static void
 job_free(struct qjob *j)
 {
-	free(j->domain);
 	free(j->idx);
 	free(j);
 }
 
-/* Groups m's due recipients by domain into jobs; -1 on a local failure. */
+/* The optional DSN extension goes out only when something is not a default,
+ * so a deliver that predates it still reads every ordinary job. */
 static int
-dispatch_msg(struct qmsg *m, uint64_t now)
+job_needs_ext(const struct qmsg *m, const struct qjob *j)
 {
-	struct qjob	*j;
-	struct qrcpt	*r;
-	struct buf	 b;
-	char		*owned, *owned2;
-	const char	*dom, *dom2;
-	size_t		 size;
-	uint32_t	 i, k;
-	int		 fd, rv = 0, changed = 0;
+	uint32_t	 k;
 
-	buf_init(&b);
+	if (m->env.ret != DSN_RET_UNSPEC || m->env.envid[0] != '\0' ||
+	    m->env.body != BODY_TYPE_UNSPEC || m->env.smtputf8)
+		return 1;
+	for (k = 0; k < j->nrcpt; k++) {
+		const struct qrcpt *r = &m->env.rcpts[j->idx[k]];
+
+		if (r->notify != 0 || r->orcpt[0] != '\0')
+			return 1;
+	}
+	return 0;
+}
+
+static int
+job_pack(const struct qmsg *m, const struct qjob *j, struct buf *b)
+{
+	uint32_t	 k;
+	int		 r = 0;
+
+	r |= pack_str(b, m->qid);
+	r |= pack_str(b, m->env.sender);
+	r |= pack_str(b, j->dest->name);
+	r |= pack_u32(b, j->nrcpt);
+	for (k = 0; k < j->nrcpt; k++)
+		r |= pack_str(b, m->env.rcpts[j->idx[k]].addr);
+	if (job_needs_ext(m, j)) {
+		r |= pack_u32(b, m->env.ret);
+		r |= pack_str(b, m->env.envid);
+		r |= pack_u32(b, m->env.body);
+		r |= pack_u32(b, m->env.smtputf8);
+		r |= pack_u32(b, j->nrcpt);
+		for (k = 0; k < j->nrcpt; k++) {
+			r |= pack_u32(b, m->env.rcpts[j->idx[k]].notify);
+			r |= pack_str(b, m->env.rcpts[j->idx[k]].orcpt);
+		}
+	}
+	return r ? -1 : 0;
+}
+
+static void
+dest_activate(struct qdest *d)
+{
+	if (!d->in_list && d->nready > 0) {
+		TAILQ_INSERT_TAIL(&sched_active, d, list);
+		d->in_list = 1;
+	}
+}
+
+static void
+dest_deactivate(struct qdest *d)
+{
+	if (d->in_list) {
+		TAILQ_REMOVE(&sched_active, d, list);
+		d->in_list = 0;
+	}
+}
+
+static int
+dest_push(struct qdest *d, const char *qid)
+{
+	struct qready	*e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		log_errno("%s: ready entry", qid);
+		return -1;
+	}
+	strlcpy(e->qid, qid, sizeof(e->qid));
+	TAILQ_INSERT_TAIL(&d->ready, e, entry);
+	d->nready++;
+	dest_activate(d);
+	return 0;
+}
+
+/* m's due recipients join their destinations' ready queues; those of a
+ * destination backed off as a whole wait for its retry instead. */
+static void
+enqueue_msg(struct qmsg *m, uint64_t now)
+{
+	struct qdest	*d;
+	struct qrcpt	*r;
+	char		*owned;
+	uint32_t	 i;
+
+	sched_pass++;
 	for (i = 0; i < m->env.nrcpt; i++) {
 		r = &m->env.rcpts[i];
 		if (!rcpt_due_candidate(r) || r->next_try > now)
 			continue;
-		if (sched_njobs >= qmgr.conf->delivery_concurrency)
-			break;
-		if ((j = calloc(1, sizeof(*j))) == NULL ||
-		    (j->idx = calloc(m->env.nrcpt, sizeof(*j->idx))) == NULL) {
-			log_errno("%s: job", m->qid);
-			free(j);
-			rv = -1;
-			break;
+		d = dest_get(job_domain_of(r->addr, &owned));
+		free(owned);
+		if (d == NULL) {
+			r->next_try = now + SCHED_LOCAL_RETRY;
+			continue;
 		}
+		if (dest_dead(d, now)) {
+			/* not an attempt: the destination, not this message, failed */
+			r->next_try = d->dead_until;
+			continue;
+		}
+		if (d->mark != sched_pass) {
+			if (dest_push(d, m->qid) == -1) {
+				r->next_try = now + SCHED_LOCAL_RETRY;
+				continue;
+			}
+			d->mark = sched_pass;
+		}
+		r->ready = 1;
+	}
+	msg_due_update(m);
+}
+
+/* Every ready recipient of d goes back to waiting until the destination's retry. */
+static void
+dest_park(struct qdest *d)
+{
+	struct qready	*e;
+	struct qmsg	*m;
+	char		*owned;
+	const char	*dom;
+	uint32_t	 i;
+
+	while ((e = TAILQ_FIRST(&d->ready)) != NULL) {
+		TAILQ_REMOVE(&d->ready, e, entry);
+		d->nready--;
+		if ((m = sched_find(e->qid)) != NULL) {
+			for (i = 0; i < m->env.nrcpt; i++) {
+				struct qrcpt *r = &m->env.rcpts[i];
+
+				if (!r->ready)
+					continue;
+				dom = job_domain_of(r->addr, &owned);
+				if (strcmp(dom, d->name) == 0) {
+					r->ready = 0;
+					r->next_try = d->dead_until;
+				}
+				free(owned);
+			}
+			msg_due_update(m);
+		}
+		free(e);
+	}
+	dest_deactivate(d);
+}
+
+/*
+ * One job: m's ready recipients for d (up to a frame's worth; the rest
+ * stay ready behind a new entry). 0 sent or nothing to send, -1 on a
+ * local failure (the recipients wait SCHED_LOCAL_RETRY).
+ */
+static int
+dispatch_job(struct qmsg *m, struct qdest *d, uint64_t now)
+{
+	struct qjob	*j;
+	struct qrcpt	*r;
+	struct buf	 b;
+	char		*owned;
+	const char	*dom;
+	size_t		 size;
+	uint32_t	 i, k;
+	int		 fd, more = 0, rv = 0;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->idx = calloc(m->env.nrcpt < IPC_JOB_MAX_RCPT ? m->env.nrcpt :
+	    IPC_JOB_MAX_RCPT, sizeof(*j->idx))) == NULL) {
+		log_errno("%s: job", m->qid);
+		free(j);
+		j = NULL;
+		rv = -1;
+	}
+	size = 4096 + strlen(m->qid) + strlen(m->env.sender) +
+	    strlen(m->env.envid) + strlen(d->name);
+	for (i = 0; i < m->env.nrcpt; i++) {
+		r = &m->env.rcpts[i];
+		if (!r->ready)
+			continue;
 		dom = job_domain_of(r->addr, &owned);
-		if ((j->domain = strdup(dom)) == NULL) {
+		if (strcmp(dom, d->name) != 0) {
 			free(owned);
-			job_free(j);
-			rv = -1;
-			break;
+			continue;
 		}
 		free(owned);
-		size = 3 * 4 + strlen(m->qid) + strlen(m->env.sender) +
-		    strlen(j->domain) + 4;
-		/* same domain, due, and room in the frame */
-		for (k = i; k < m->env.nrcpt; k++) {
-			struct qrcpt *q = &m->env.rcpts[k];
-
-			if (!rcpt_due_candidate(q) || q->next_try > now)
-				continue;
-			dom2 = job_domain_of(q->addr, &owned2);
-			if (strcasecmp(dom2, j->domain) == 0 &&
-			    j->nrcpt < IPC_JOB_MAX_RCPT &&
-			    size + 4 + strlen(q->addr) < SCHED_JOB_MAX_PAYLOAD) {
-				j->idx[j->nrcpt++] = k;
-				size += 4 + strlen(q->addr);
-			}
-			free(owned2);
+		if (j == NULL || msg_held(m)) {
+			r->ready = 0;
+			if (j == NULL)
+				r->next_try = now + SCHED_LOCAL_RETRY;
+			continue;
 		}
-		buf_reset(&b);
-		if (pack_str(&b, m->qid) == -1 || pack_str(&b, m->env.sender) == -1 ||
-		    pack_str(&b, j->domain) == -1 || pack_u32(&b, j->nrcpt) == -1) {
+		if (j->nrcpt >= IPC_JOB_MAX_RCPT ||
+		    size + 16 + strlen(r->addr) + strlen(r->orcpt) >=
+		    SCHED_JOB_MAX_PAYLOAD) {
+			more = 1;
+			continue;
+		}
+		size += 16 + strlen(r->addr) + strlen(r->orcpt);
+		j->idx[j->nrcpt++] = i;
+	}
+	if (j == NULL || j->nrcpt == 0) {
+		if (j != NULL)
 			job_free(j);
-			rv = -1;
-			break;
-		}
-		for (k = 0; k < j->nrcpt; k++)
-			if (pack_str(&b, m->env.rcpts[j->idx[k]].addr) == -1)
-				break;
-		if (k < j->nrcpt) {
+		msg_due_update(m);
+		return rv;
+	}
+	if (more && dest_push(d, m->qid) == -1)
+		more = 0;	/* those wait for their next try */
+	j->m = m;
+	j->dest = d;
+	for (k = 0; k < j->nrcpt; k++)
+		m->env.rcpts[j->idx[k]].ready = 0;
+	buf_init(&b);
+	if (job_pack(m, j, &b) == -1) {
+		log_errno("%s: job", m->qid);
+		goto local_fail;
+	}
+	if ((fd = content_memfd(m)) < 0) {
+		if (fd == -2) {
+			/* counted as a try: this cannot fix itself quickly */
+			for (k = 0; k < j->nrcpt; k++)
+				rcpt_tempfail(m, &m->env.rcpts[j->idx[k]],
+				    "none", "451 4.3.0 Queue file unreadable", now);
+			buf_free(&b);
 			job_free(j);
-			rv = -1;
-			break;
+			if (sched_persist(m) != 1)
+				msg_due_update(m);
+			return 0;
 		}
-		if ((fd = content_memfd(m)) < 0) {
-			if (fd == -2) {
-				/* counted as a try: this cannot fix itself quickly */
-				for (k = 0; k < j->nrcpt; k++)
-					rcpt_tempfail(m, &m->env.rcpts[j->idx[k]],
-					    "none", "451 4.3.0 Queue file unreadable", now);
-				changed = 1;
-				job_free(j);
-				continue;
-			}
-			job_free(j);
-			rv = -1;
-			break;
-		}
-		j->id = sched_next_job_id++;
-		if (sched_next_job_id == 0)
-			sched_next_job_id = 1;
-		j->m = m;
-		if (ipc_send_buf(qmgr.deliver, IPC_DELIVER_JOB, j->id, fd, &b) == -1) {
-			log_err("%s: cannot send a job to deliver", m->qid);
-			job_free(j);
-			rv = -1;
-			break;
-		}
-		for (k = 0; k < j->nrcpt; k++)
-			m->env.rcpts[j->idx[k]].inflight = 1;
-		RB_INSERT(jobs, &sched_jobs, j);
-		sched_njobs++;
-		m->njobs++;
-		log_debug("%s: job %u to %s, %u recipients", m->qid, j->id,
-		    j->domain, j->nrcpt);
+		goto local_fail;
+	}
+	j->id = sched_next_job_id++;
+	if (sched_next_job_id == 0)
+		sched_next_job_id = 1;
+	if (ipc_send_buf(qmgr.deliver, IPC_DELIVER_JOB, j->id, fd, &b) == -1) {
+		log_err("%s: cannot send a job to deliver", m->qid);
+		goto local_fail;
 	}
 	buf_free(&b);
-	if (changed && sched_persist(m) == 1)
-		return rv;
+	for (k = 0; k < j->nrcpt; k++)
+		m->env.rcpts[j->idx[k]].inflight = 1;
+	RB_INSERT(jobs, &sched_jobs, j);
+	sched_njobs++;
+	m->njobs++;
+	dest_sent(qmgr.conf, d, qmgr_now_us());
+	log_debug("%s: job %u to %s, %u recipients", m->qid, j->id, d->name,
+	    j->nrcpt);
 	msg_due_update(m);
-	return rv;
+	return 0;
+local_fail:
+	buf_free(&b);
+	for (k = 0; k < j->nrcpt; k++)
+		m->env.rcpts[j->idx[k]].next_try = now + SCHED_LOCAL_RETRY;
+	job_free(j);
+	msg_due_update(m);
+	return -1;
+}
+
+/* Round-robin over destinations with ready recipients, one job each per
+ * turn, within every limit. Returns when the next rate slot opens (us), or
+ * UINT64_MAX. */
+static uint64_t
+dispatch_all(uint64_t now)
+{
+	struct qdest	*d, *next;
+	struct qready	*e;
+	struct qmsg	*m;
+	uint64_t	 wake = UINT64_MAX, now_us = qmgr_now_us();
+	int		 progress = 1;
+
+	if (qmgr.deliver == NULL)
+		return wake;
+	while (progress) {
+		progress = 0;
+		TAILQ_FOREACH_SAFE(d, &sched_active, list, next) {
+			if (sched_njobs >= qmgr.conf->delivery_concurrency)
+				return wake;
+			if (d->nready == 0) {
+				dest_deactivate(d);
+				continue;
+			}
+			if (dest_dead(d, now)) {
+				dest_park(d);
+				continue;
+			}
+			if (!dest_can_send(qmgr.conf, d, now_us, &wake))
+				continue;
+			e = TAILQ_FIRST(&d->ready);
+			TAILQ_REMOVE(&d->ready, e, entry);
+			d->nready--;
+			/* a message gone or held since leaves a stale entry */
+			if ((m = sched_find(e->qid)) != NULL &&
+			    dispatch_job(m, d, now) == -1 && wake > now_us +
+			    SCHED_LOCAL_RETRY * 1000000ULL)
+				wake = now_us + SCHED_LOCAL_RETRY * 1000000ULL;
+			free(e);
+			if (d->nready == 0)
+				dest_deactivate(d);
+			progress = 1;
+		}
+	}
+	return wake;
 }
 
 /* Expiry of every waiting, already tried recipient of m. 1 when m went away. */
@@ -577,61 +940,122 @@ void
 sched_run(void)
 {
 	struct qmsg	*m;
-	uint64_t	 now = (uint64_t)time(NULL);
+	uint64_t	 now = (uint64_t)time(NULL), wake, now_us, due_us;
 
 	if (qmgr.stopping)
 		return;
 	while ((m = RB_MIN(msg_dues, &sched_dues)) != NULL && m->due <= now) {
 		if (msg_expired(m, now) && expire_msg(m))
 			continue;
-		if (qmgr.deliver == NULL ||
-		    sched_njobs >= qmgr.conf->delivery_concurrency)
-			return;		/* a result or a new deliver runs us again */
-		if (dispatch_msg(m, now) == -1) {
-			sched_arm(SCHED_LOCAL_RETRY);
-			return;
+		enqueue_msg(m, now);
+		if (RB_MIN(msg_dues, &sched_dues) == m && m->in_due &&
+		    m->due <= now) {
+			log_err("%s: scheduler made no progress", m->qid);
+			break;
 		}
-		/* unchanged head: the concurrency limit stopped it */
-		if (RB_MIN(msg_dues, &sched_dues) == m && m->due <= now)
-			return;
 	}
-	if (m != NULL)
-		sched_arm(m->due - now);
+	wake = dispatch_all(now);
+	now_us = qmgr_now_us();
+	if ((m = RB_MIN(msg_dues, &sched_dues)) != NULL) {
+		due_us = m->due > UINT64_MAX / 1000000 ? UINT64_MAX :
+		    m->due * 1000000ULL;
+		if (due_us < now_us)
+			due_us = now_us;
+		if (due_us < wake)
+			wake = due_us;
+	}
+	if (wake != UINT64_MAX)
+		sched_arm_us(wake > now_us ? wake - now_us : 0);
 }
 
-/* Writes m's state (and a bounce of its newly bounced recipients) in one
- * txn, or removes m when every recipient is done. 1 when m was freed. */
+/* The address a double bounce goes to, or NULL when they are dropped. */
+static int
+double_bounce_to(struct buf *to)
+{
+	const char	*pm = qmgr.conf->double_bounce_recipient;
+
+	if (pm[0] == '\0')
+		return -1;
+	if (buf_appends(to, pm) == -1 ||
+	    (strchr(pm, '@') == NULL &&
+	    buf_appendf(to, "@%s", qmgr.conf->hostname) == -1) ||
+	    buf_cstr(to) == NULL)
+		return -1;
+	return 0;
+}
+
+static const char *
+report_name(int kind, int dbl)
+{
+	if (dbl)
+		return "postmaster non-delivery notification";
+	switch (kind) {
+	case REPORT_FAILED:
+		return "sender non-delivery notification";
+	case REPORT_DELAYED:
+		return "sender delay notification";
+	default:
+		return "sender delivery status notification";
+	}
+}
+
+/*
+ * Writes m's state (and a DSN for each kind of notice its recipients are
+ * owed) in one txn, or removes m when every recipient is done. 1 when m
+ * was freed. Invariant: a DSN exists iff the state that caused it is stored.
+ */
 static int
 sched_persist(struct qmsg *m)
 {
-	struct qmsg	*b = NULL;
-	struct buf	 hdr;
+	static const int kinds[] = { REPORT_FAILED, REPORT_DELAYED, REPORT_DELIVERED };
+	struct qmsg	*bs[3] = { NULL, NULL, NULL };
+	struct buf	 content, to;
 	DB_TXN		*txn;
 	uint32_t	 i;
-	int		 done, notify = 0;
+	int		 done, want = 0, full = 0, dbl = 0, k;
 
-	for (i = 0; i < m->env.nrcpt; i++) {
-		struct qrcpt *r = &m->env.rcpts[i];
-
-		if (!r->notify)
-			continue;
-		if (m->env.sender[0] == '\0') {
-			/* never bounce a bounce */
-			log_info("%s: undeliverable bounce to=<%s> dropped",
-			    m->qid, r->addr);
-			r->notify = 0;
-		} else
-			notify = 1;
+	buf_init(&content);
+	buf_init(&to);
+	for (i = 0; i < m->env.nrcpt; i++)
+		want |= m->env.rcpts[i].report;
+	if (want && m->env.sender[0] == '\0') {
+		/* never a notice about a notice: a failure goes to the
+		 * postmaster once, and nothing reports on that one */
+		want &= REPORT_FAILED;
+		if (want && ((m->env.flags & QENV_F_DOUBLE_BOUNCE) ||
+		    double_bounce_to(&to) == -1)) {
+			for (i = 0; i < m->env.nrcpt; i++)
+				if (m->env.rcpts[i].report & REPORT_FAILED)
+					log_warn("%s: undeliverable notice to=<%s> "
+					    "dropped", m->qid, m->env.rcpts[i].addr);
+			want = 0;
+		}
+		dbl = want != 0;
+	} else if (want && buf_appends(&to, m->env.sender) == -1)
+		want = 0;
+	if (want) {
+		buf_cstr(&to);
+		/* read before the txn: a read outside it would wait on its locks */
+		full = (want & REPORT_FAILED) && m->env.ret == DSN_RET_FULL &&
+		    m->env.size <= BOUNCE_MAX_FULL;
+		if (full && bounce_content(m->qid, &m->env, &content) == -1) {
+			buf_reset(&content);
+			full = 0;
+		}
+		if (!full && bounce_headers(m->qid, &m->env, &content) == -1)
+			buf_reset(&content);
 	}
-	buf_init(&hdr);
-	/* before the txn: a read outside it would wait on its own locks */
-	if (notify && bounce_headers(m->qid, &m->env, &hdr) == -1)
-		buf_reset(&hdr);
 	done = msg_all_done(m);
 	if (spool_txn_begin(qmgr.spool, &txn) == -1)
 		goto fail;
-	if (notify && bounce_create(txn, m->qid, &m->env, &hdr, &b) == -1)
-		goto abort;
+	for (k = 0; k < 3; k++) {
+		if (!(want & kinds[k]))
+			continue;
+		/* the full message goes back with a failure only (RFC 3461 4.3) */
+		if (bounce_create(txn, m->qid, &m->env, kinds[k], to.p, dbl,
+		    &content, full && kinds[k] == REPORT_FAILED, &bs[k]) == -1)
+			goto abort;
+	}
 	if (done) {
 		if (spool_delete(qmgr.spool, txn, m->qid) == -1)
 			goto abort;
@@ -639,14 +1063,19 @@ sched_persist(struct qmsg *m)
 		goto abort;
 	if (spool_txn_commit(qmgr.spool, txn) == -1)
 		goto fail;
-	/* NOSYNC: a lost update repeats a delivery or a bounce, never loses one */
+	/* NOSYNC: a lost update repeats a delivery or a notice, never loses one */
 	commit_dirty();
-	buf_free(&hdr);
+	buf_free(&content);
+	buf_free(&to);
 	for (i = 0; i < m->env.nrcpt; i++)
-		m->env.rcpts[i].notify = 0;
+		m->env.rcpts[i].report = 0;
 	m->dirty = 0;
-	if (b != NULL) {
-		log_info("%s: sender non-delivery notification: %s", m->qid, b->qid);
+	for (k = 0; k < 3; k++) {
+		struct qmsg *b = bs[k];
+
+		if (b == NULL)
+			continue;
+		log_info("%s: %s: %s", m->qid, report_name(kinds[k], dbl), b->qid);
 		log_info("%s: from=<>, size=%" PRIu64 ", nrcpt=1 (queue active)",
 		    b->qid, b->env.size);
 		if (RB_INSERT(msg_ids, &sched_ids, b) != NULL)
@@ -663,8 +1092,10 @@ sched_persist(struct qmsg *m)
 abort:
 	spool_txn_abort(qmgr.spool, txn);
 fail:
-	buf_free(&hdr);
-	sched_msg_free(b);
+	buf_free(&content);
+	buf_free(&to);
+	for (k = 0; k < 3; k++)
+		sched_msg_free(bs[k]);
 	m->dirty = 1;
 	qmgr_spool_failed(m->qid);
 	return -1;
@@ -675,11 +1106,12 @@ sched_result(struct ipc_msg *msg)
 {
 	struct qjob	 key, *j;
 	struct qmsg	*m;
+	struct qdest	*d;
 	struct unpack	 u;
-	uint32_t	 n, i, *status = NULL;
+	uint32_t	 n, n2, i, *status = NULL, *flags = NULL;
 	char		**reply = NULL, **relay = NULL, dsn[16];
 	uint64_t	 now = (uint64_t)time(NULL);
-	int		 valid = 0;
+	int		 valid = 0, all_temp = 1;
 
 	key.id = msg->id;
 	if ((j = RB_FIND(jobs, &sched_jobs, &key)) == NULL) {
@@ -687,9 +1119,11 @@ sched_result(struct ipc_msg *msg)
 		return;
 	}
 	m = j->m;
+	d = j->dest;
 	unpack_init(&u, msg->data, msg->len);
 	if (unpack_u32(&u, &n) == 0 && n == j->nrcpt &&
 	    (status = calloc(n, sizeof(*status))) != NULL &&
+	    (flags = calloc(n, sizeof(*flags))) != NULL &&
 	    (reply = calloc(n, sizeof(*reply))) != NULL &&
 	    (relay = calloc(n, sizeof(*relay))) != NULL) {
 		for (i = 0; i < n; i++) {
@@ -699,7 +1133,16 @@ sched_result(struct ipc_msg *msg)
 			if (u.err || status[i] > RCPT_PERMFAIL)
 				break;
 		}
-		valid = i == n && unpack_done(&u) == 0;
+		valid = i == n;
+		/* the optional flags extension (lib/ipc.h) */
+		if (valid && u.off < msg->len) {
+			if (unpack_u32(&u, &n2) == -1 || n2 != n)
+				valid = 0;
+			for (i = 0; valid && i < n; i++)
+				if (unpack_u32(&u, &flags[i]) == -1)
+					valid = 0;
+		}
+		valid = valid && unpack_done(&u) == 0;
 	}
 	if (!valid)
 		log_err("%s: malformed result from deliver for job %u; "
@@ -714,9 +1157,17 @@ sched_result(struct ipc_msg *msg)
 			    "451 4.3.0 Malformed result from deliver", now);
 			continue;
 		}
+		if (strcmp(relay[i], "none") != 0 &&
+		    set_str(&r->last_relay, relay[i], RECORD_MAX_ADDR) == -1)
+			log_errno("%s: recording relay", m->qid);
 		switch (status[i]) {
 		case RCPT_OK:
+			all_temp = 0;
 			r->state = QRCPT_DELIVERED;
+			if (flags[i] & RESULT_F_RELAYED)
+				r->flags |= QRCPT_F_RELAYED;
+			if (r->notify & DSN_NOTIFY_SUCCESS)
+				r->report |= REPORT_DELIVERED;
 			if (set_reply(r, reply[i]) == -1)
 				log_errno("%s: recording reply", m->qid);
 			sched_dsn(reply[i], RCPT_OK, dsn);
@@ -726,8 +1177,8 @@ sched_result(struct ipc_msg *msg)
 			rcpt_tempfail(m, r, relay[i], reply[i], now);
 			break;
 		default:
-			r->state = QRCPT_BOUNCED;
-			r->notify = 1;
+			all_temp = 0;
+			rcpt_bounced(r);
 			if (set_reply(r, reply[i]) == -1)
 				log_errno("%s: recording reply", m->qid);
 			sched_dsn(reply[i], RCPT_PERMFAIL, dsn);
@@ -743,12 +1194,16 @@ sched_result(struct ipc_msg *msg)
 				free(relay[i]);
 		}
 	free(status);
+	free(flags);
 	free(reply);
 	free(relay);
 	RB_REMOVE(jobs, &sched_jobs, j);
 	job_free(j);
 	sched_njobs--;
 	m->njobs--;
+	/* a malformed result is our fault, not the destination's */
+	if (dest_result(qmgr.conf, d, valid && all_temp, now))
+		dest_park(d);
 	if (sched_persist(m) != 1)
 		msg_due_update(m);
 	sched_run();
@@ -769,6 +1224,8 @@ sched_deliver_lost(void)
 			r->inflight = 0;
 			r->next_try = soon;	/* not an attempt: deliver failed, not the peer */
 		}
+		if (j->dest->active > 0)
+			j->dest->active--;
 		j->m->njobs--;
 		msg_due_update(j->m);
 		job_free(j);
@@ -781,28 +1238,139 @@ sched_deliver_lost(void)
 	sched_run();
 }
 
+/* Makes m's waiting recipients (those whose domain matches, if match is
+ * not NULL) due now, and forgets their destinations' failures. */
+static int
+msg_make_due(struct qmsg *m, uint64_t now,
+    int (*match)(const char *, const char *), const char *arg)
+{
+	struct qdest	*d;
+	char		*owned;
+	const char	*dom;
+	uint32_t	 i;
+	int		 any = 0;
+
+	for (i = 0; i < m->env.nrcpt; i++) {
+		struct qrcpt *r = &m->env.rcpts[i];
+
+		if (!rcpt_due_candidate(r))
+			continue;
+		dom = job_domain_of(r->addr, &owned);
+		if (match == NULL || match(dom, arg)) {
+			/* the backoff timer, not the attempt count, is reset */
+			r->next_try = now;
+			if ((d = dest_find(dom)) != NULL)
+				dest_reset(d);
+			any = 1;
+		}
+		free(owned);
+	}
+	if (any)
+		msg_due_update(m);
+	return any;
+}
+
 int
 sched_flush(const char *qid)
 {
 	struct qmsg	*m, *next;
 	uint64_t	 now = (uint64_t)time(NULL);
-	uint32_t	 i;
 	int		 n = 0;
 
-	if (qid[0] != '\0' && sched_find(qid) == NULL)
-		return -1;
-	RB_FOREACH_SAFE(m, msg_ids, &sched_ids, next) {
-		if (qid[0] != '\0' && strcmp(m->qid, qid) != 0)
-			continue;
-		/* the backoff timer, not the attempt count, is reset */
-		for (i = 0; i < m->env.nrcpt; i++)
-			if (rcpt_due_candidate(&m->env.rcpts[i]))
-				m->env.rcpts[i].next_try = now;
-		msg_due_update(m);
-		n++;
+	if (qid[0] != '\0') {
+		if ((m = sched_find(qid)) == NULL)
+			return -1;
+		if (!msg_held(m))
+			n = msg_make_due(m, now, NULL, NULL);
+	} else {
+		/* the admin overrides every destination's backoff */
+		dest_reset_all();
+		RB_FOREACH_SAFE(m, msg_ids, &sched_ids, next)
+			if (!msg_held(m))
+				n += msg_make_due(m, now, NULL, NULL);
 	}
 	sched_run();
 	return n;
+}
+
+/* "example.com" names itself; "@example.com" also its subdomains (RFC 1985). */
+static int
+etrn_match(const char *dom, const char *arg)
+{
+	size_t	 dl, al;
+
+	if (arg[0] != '@')
+		return strcasecmp(dom, arg) == 0;
+	arg++;
+	if (strcasecmp(dom, arg) == 0)
+		return 1;
+	dl = strlen(dom);
+	al = strlen(arg);
+	return dl > al + 1 && dom[dl - al - 1] == '.' &&
+	    strcasecmp(dom + dl - al, arg) == 0;
+}
+
+int
+sched_etrn(const char *domain)
+{
+	struct qmsg	*m, *next;
+	uint64_t	 now = (uint64_t)time(NULL);
+	int		 n = 0;
+
+	RB_FOREACH_SAFE(m, msg_ids, &sched_ids, next)
+		if (!msg_held(m))
+			n += msg_make_due(m, now, etrn_match, domain);
+	sched_run();
+	return n;
+}
+
+int
+sched_hold(const char *qid)
+{
+	struct qmsg	*m;
+	uint32_t	 i;
+
+	if ((m = sched_find(qid)) == NULL)
+		return -1;
+	if (msg_held(m))
+		return 1;
+	m->env.flags |= QENV_F_HELD;
+	/* ready entries naming it go stale; jobs at deliver finish */
+	for (i = 0; i < m->env.nrcpt; i++)
+		m->env.rcpts[i].ready = 0;
+	msg_due_update(m);
+	/* stored before the admin is told so */
+	if (sched_persist(m) == -1)
+		log_warn("%s: hold not stored yet; retried", m->qid);
+	else
+		commit_flush();
+	log_info("%s: held by the admin", qid);
+	return 0;
+}
+
+int
+sched_release(const char *qid)
+{
+	struct qmsg	*m;
+	uint32_t	 i;
+	uint64_t	 now = (uint64_t)time(NULL);
+
+	if ((m = sched_find(qid)) == NULL)
+		return -1;
+	if (!msg_held(m))
+		return 1;
+	m->env.flags &= ~QENV_F_HELD;
+	for (i = 0; i < m->env.nrcpt; i++)
+		if (rcpt_due_candidate(&m->env.rcpts[i]))
+			m->env.rcpts[i].next_try = now;
+	if (sched_persist(m) == -1)
+		log_warn("%s: release not stored yet; retried", m->qid);
+	else
+		commit_flush();
+	log_info("%s: released by the admin", qid);
+	msg_due_update(m);
+	sched_run();
+	return 0;
 }
 
 void
@@ -814,11 +1382,14 @@ sched_maintain(void)
 		if (m->dirty && sched_persist(m) == 0)
 			msg_due_update(m);
 	}
+	dest_gc((uint64_t)time(NULL));
 }
 
 uint32_t
 sched_msg_state(const struct qmsg *m)
 {
+	if (msg_held(m))
+		return QSTATE_HELD;
 	return m->njobs > 0 ? QSTATE_ACTIVE : QSTATE_DEFERRED;
 }
 
@@ -845,16 +1416,21 @@ sched_shutdown(void)
 {
 	struct qmsg	*m, *mnext;
 	struct qjob	*j, *jnext;
+	struct qdest	*d;
 
 	RB_FOREACH_SAFE(j, jobs, &sched_jobs, jnext) {
 		RB_REMOVE(jobs, &sched_jobs, j);
 		job_free(j);
 	}
 	sched_njobs = 0;
+	while ((d = TAILQ_FIRST(&sched_active)) != NULL)
+		dest_deactivate(d);
+	dest_shutdown();
 	RB_FOREACH_SAFE(m, msg_ids, &sched_ids, mnext)
 		msg_remove(m);
 	if (sched_ev != NULL) {
 		event_free(sched_ev);
 		sched_ev = NULL;
 	}
+	sched_policy_free(&sched_pol);
 }

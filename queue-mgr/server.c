@@ -189,9 +189,34 @@ smtpd_begin(struct ipc_msg *msg)
 	for (i = 0; i < e->nrcpt; i++) {
 		if (unpack_str(&u, &e->rcpts[i].addr, RECORD_MAX_ADDR) == -1 ||
 		    e->rcpts[i].addr[0] == '\0' ||
-		    (e->rcpts[i].last_reply = strdup("")) == NULL)
+		    (e->rcpts[i].last_reply = strdup("")) == NULL ||
+		    (e->rcpts[i].last_relay = strdup("")) == NULL)
 			goto bad;
 	}
+	/* the optional DSN extension (lib/ipc.h); absent = defaults */
+	if (u.off < msg->len) {
+		uint32_t n2;
+
+		unpack_u32(&u, &e->ret);
+		unpack_str(&u, &e->envid, RECORD_MAX_ENVID);
+		unpack_u32(&u, &e->body);
+		unpack_u32(&u, &e->smtputf8);
+		unpack_u32(&u, &n2);
+		if (u.err || n2 != e->nrcpt ||
+		    !record_dsn_valid(e->ret, e->body, e->smtputf8))
+			goto bad;
+		for (i = 0; i < e->nrcpt; i++) {
+			unpack_u32(&u, &e->rcpts[i].notify);
+			unpack_str(&u, &e->rcpts[i].orcpt, RECORD_MAX_ADDR);
+			if (u.err || !record_notify_valid(e->rcpts[i].notify))
+				goto bad;
+		}
+	} else if ((e->envid = strdup("")) == NULL)
+		goto bad;
+	for (i = 0; i < e->nrcpt; i++)
+		if (e->rcpts[i].orcpt == NULL &&
+		    (e->rcpts[i].orcpt = strdup("")) == NULL)
+			goto bad;
 	if (unpack_done(&u) == -1)
 		goto bad;
 	if (e->arrival + QMGR_ARRIVAL_SKEW < now || e->arrival > now + QMGR_ARRIVAL_SKEW)
@@ -286,6 +311,32 @@ fail:
 	qtx_free(t);
 }
 
+/* ETRN: the matching domain's waiting mail is tried now. */
+static void
+smtpd_etrn(struct ipc_msg *msg)
+{
+	struct unpack	 u;
+	struct buf	 b;
+	char		*domain = NULL;
+	int		 n;
+
+	unpack_init(&u, msg->data, msg->len);
+	if (unpack_str(&u, &domain, RECORD_MAX_ADDR) == -1 ||
+	    unpack_done(&u) == -1 || domain[0] == '\0') {
+		log_err("smtpd: malformed ETRN %u, ignored", msg->id);
+		free(domain);
+		return;
+	}
+	n = sched_etrn(domain);
+	log_info("etrn: %s: %d message%s scheduled", domain, n, n == 1 ? "" : "s");
+	buf_init(&b);
+	if (pack_u32(&b, (uint32_t)n) == -1 ||
+	    ipc_send_buf(qmgr.smtpd, IPC_ETRN_REPLY, msg->id, -1, &b) == -1)
+		log_err("cannot send ETRN_REPLY");
+	buf_free(&b);
+	free(domain);
+}
+
 static void
 smtpd_msg_cb(struct ipc_chan *c, struct ipc_msg *msg, void *arg)
 {
@@ -306,6 +357,9 @@ smtpd_msg_cb(struct ipc_chan *c, struct ipc_msg *msg, void *arg)
 	case IPC_MSG_ABORT:
 		if ((t = qtx_find(msg->id)) != NULL)
 			qtx_free(t);
+		break;
+	case IPC_ETRN:
+		smtpd_etrn(msg);
 		break;
 	default:
 		log_warn("smtpd: unexpected %s, ignored", ipc_type_name(msg->type));
@@ -431,6 +485,11 @@ master_config(struct ipc_msg *msg)
 	}
 	buf_free(&err);
 	free(path);
+	if (sched_configure(c) == -1) {
+		log_err("reload: bad retry policy; keeping the old config");
+		config_free(c);
+		return;
+	}
 	if (strcmp(c->spool, qmgr.conf->spool) != 0)
 		log_warn("reload: spool changed; takes effect at restart");
 	if (strcmp(c->admin_group, qmgr.conf->admin_group) != 0)
@@ -542,12 +601,23 @@ int
 qmgr_main(struct config *conf)
 {
 	struct timeval	 ckpt = { QMGR_CHECKPOINT_SECS, 0 };
+	struct event_config *evcfg;
 
 	umask(077);
 	qmgr.conf = conf;
 	qmgr.max_data = qmgr_max_data(conf);
-	if ((qmgr.base = event_base_new()) == NULL)
+	if (sched_configure(conf) == -1)
+		log_fatal("bad retry policy in %s", conf->path);
+	/*
+	 * Precise timers: libevent otherwise reads CLOCK_MONOTONIC_COARSE,
+	 * which advances by whole ticks (and, in some VMs, not at all while
+	 * idle), so commit_wait's 2 ms could become a long, unbounded wait.
+	 */
+	if ((evcfg = event_config_new()) == NULL ||
+	    event_config_set_flag(evcfg, EVENT_BASE_FLAG_PRECISE_TIMER) == -1 ||
+	    (qmgr.base = event_base_new_with_config(evcfg)) == NULL)
 		log_fatal("event_base_new");
+	event_config_free(evcfg);
 	/*
 	 * After chroot the environment's home is the root, the current
 	 * directory. Named "." because Berkeley DB strips a trailing slash
