@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include <bsd/string.h>
 #include <bsd/sys/queue.h>
@@ -66,6 +67,19 @@ struct dl_job {
 	int			 q_temp;	/* one of them failed temporarily */
 	struct smtp_sess	*sess;
 	int			 has_slot;
+	/* the IPC_DELIVER_JOB extension (issue 5/6) */
+	uint32_t		 ret;
+	char			*envid;
+	uint32_t		 body;
+	uint32_t		 smtputf8;
+	/* DANE: the MX answer was DNSSEC-secure, TLSA of the current host */
+	int			 mx_secure;
+	struct dl_tlsa		*tlsa;
+	size_t			 ntlsa;
+	int			 tlsa_asked;	/* for cur_mx */
+	/* this address again: without STARTTLS, or on a new connection */
+	int			 plain;
+	int			 no_reuse;
 	/* the reason every undecided recipient gets at the end */
 	int			 fail_temp;	/* a temporary failure was seen */
 	int			 fail_set;
@@ -88,11 +102,13 @@ static struct {
 	struct event		*kick;
 	struct event		*sigterm;
 	struct event		*sigint;
+	SSL_CTX			*ssl_ctx;
 } dl;
 
 static void	job_host_lookup(struct dl_job *);
 static void	job_try_addr(struct dl_job *);
 static void	job_finish(struct dl_job *);
+static int	job_want_tlsa(struct dl_job *);
 
 void
 dl_rcpt_set(struct dl_rcpt *r, int status, const char *text, const char *relay)
@@ -144,8 +160,8 @@ query_free(struct dl_query *q)
 	free(q);
 }
 
-static void	on_dns(struct dl_job *, uint32_t qtype, int status,
-		    struct mx_host *, size_t n);
+static void	on_dns(struct dl_job *, uint32_t qtype, int status, int secure,
+		    struct mx_host *, struct dl_tlsa *, size_t n);
 
 static void
 query_timeout_cb(evutil_socket_t fd, short ev, void *arg)
@@ -155,7 +171,7 @@ query_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 	uint32_t	 qtype = q->qtype;
 
 	query_free(q);
-	on_dns(j, qtype, DNS_TEMPFAIL, NULL, 0);
+	on_dns(j, qtype, DNS_TEMPFAIL, 0, NULL, NULL, 0);
 }
 
 /* Asks the resolver; the answer (or a failure) always comes later. */
@@ -210,8 +226,11 @@ resolver_answer(struct ipc_msg *m)
 	struct dl_job	*j;
 	struct unpack	 u;
 	struct mx_host	*v = NULL;
-	uint32_t	 status, secure, n, i, pref, qtype;
+	struct dl_tlsa	*t = NULL;
+	uint32_t	 status, secure, n, i, pref, qtype, us, se, mt;
 	char		*name;
+	const void	*data;
+	size_t		 dlen;
 
 	TAILQ_FOREACH(q, &dl.queries, entry)
 		if (q->id == m->id)
@@ -230,6 +249,30 @@ resolver_answer(struct ipc_msg *m)
 	if (u.err || n > 64 || status > DNS_BOGUS ||
 	    (n > 0 && (v = calloc(n, sizeof(*v))) == NULL))
 		goto bad;
+	if (qtype == DNS_Q_TLSA) {
+		if (n > 0 && (t = calloc(n, sizeof(*t))) == NULL)
+			goto bad;
+		for (i = 0; i < n; i++) {
+			unpack_u32(&u, &us);
+			unpack_u32(&u, &se);
+			unpack_u32(&u, &mt);
+			if (unpack_bytes(&u, &data, &dlen,
+			    sizeof(t[i].data)) == -1 || us > 255 || se > 255 ||
+			    mt > 255)
+				goto bad;
+			t[i].usage = (uint8_t)us;
+			t[i].selector = (uint8_t)se;
+			t[i].mtype = (uint8_t)mt;
+			t[i].dlen = dlen;
+			memcpy(t[i].data, data, dlen);
+		}
+		if (unpack_done(&u) != 0)
+			goto bad;
+		on_dns(j, qtype, (int)status, secure == 1, NULL, t, n);
+		free(t);
+		free(v);
+		return;
+	}
 	for (i = 0; i < n; i++) {
 		pref = 0;
 		if (qtype == DNS_Q_MX)
@@ -243,13 +286,14 @@ resolver_answer(struct ipc_msg *m)
 	}
 	if (unpack_done(&u) != 0)
 		goto bad;
-	on_dns(j, qtype, (int)status, v, n);
+	on_dns(j, qtype, (int)status, secure == 1, v, NULL, n);
 	free(v);
 	return;
 bad:
 	log_warn("deliver: malformed DNS_ANSWER from the resolver");
 	free(v);
-	on_dns(j, qtype, DNS_TEMPFAIL, NULL, 0);
+	free(t);
+	on_dns(j, qtype, DNS_TEMPFAIL, 0, NULL, NULL, 0);
 }
 
 /* Every pending question fails now (the resolver went away). */
@@ -285,10 +329,10 @@ dns_status_text(int status)
 }
 
 static void
-on_mx(struct dl_job *j, int status, struct mx_host *v, size_t n)
+on_mx(struct dl_job *j, int status, int secure, struct mx_host *v, size_t n)
 {
 	char	 text[DELIVER_MAX_REPLY];
-	int	 all_null, perm = j->hop.recipient_domain;
+	int	 all_null, loop, perm = j->hop.recipient_domain;
 
 	if (status == DNS_OK && n == 0)
 		status = DNS_NODATA;
@@ -300,6 +344,18 @@ on_mx(struct dl_job *j, int status, struct mx_host *v, size_t n)
 			return;
 		}
 		memcpy(j->mx, v, n * sizeof(*v));
+		j->mx_secure = secure;
+		n = route_mx_drop_self(j->mx, n, dl.conf->hostname, &loop);
+		if (loop) {
+			/* we are the best MX: relaying would loop */
+			snprintf(text, sizeof(text), "%s mail for %s loops back "
+			    "to myself", perm ? "554 5.4.6" : "451 4.4.6",
+			    j->hop.host);
+			log_info("%s: %s", j->qid, diag(text));
+			job_note(j, perm ? RCPT_PERMFAIL : RCPT_TEMPFAIL, text);
+			job_finish(j);
+			return;
+		}
 		j->nmx = route_mx_order(j->mx, n, DELIVER_MAX_MX, &all_null);
 		if (j->nmx == 0) {
 			/* RFC 7505; for a configured next hop's name it is
@@ -322,6 +378,9 @@ on_mx(struct dl_job *j, int status, struct mx_host *v, size_t n)
 		}
 		strlcpy(j->mx[0].name, j->hop.host, sizeof(j->mx[0].name));
 		j->nmx = 1;
+		/* RFC 7672 2.2.1: the name itself, as securely as its
+		 * denial of MX */
+		j->mx_secure = secure;
 		break;
 	case DNS_NXDOMAIN:
 		snprintf(text, sizeof(text), "%s Host or domain name not "
@@ -391,17 +450,85 @@ on_addr(struct dl_job *j, uint32_t qtype, int status, struct mx_host *v,
 		return;
 	}
 	j->cur_addr = 0;
+	if (job_want_tlsa(j))
+		return;
+	job_try_addr(j);
+}
+
+/* TLSA records of the current host (RFC 7672 2.2). */
+static void
+on_tlsa(struct dl_job *j, int status, int secure, struct dl_tlsa *t, size_t n)
+{
+	char	 text[DELIVER_MAX_REPLY];
+	size_t	 i, m = 0;
+
+	free(j->tlsa);
+	j->tlsa = NULL;
+	j->ntlsa = 0;
+	if (status == DNS_BOGUS || (status == DNS_TEMPFAIL && j->mx_secure)) {
+		/* a secure zone that cannot prove its TLSA: no downgrade */
+		snprintf(text, sizeof(text), "451 4.7.5 TLSA lookup for %s "
+		    "failed: %s", j->mx[j->cur_mx].name,
+		    dns_status_text(status));
+		log_info("%s: %s", j->qid, diag(text));
+		job_note(j, RCPT_TEMPFAIL, text);
+		j->cur_mx++;
+		job_host_lookup(j);
+		return;
+	}
+	if (status == DNS_OK && secure && n > 0 &&
+	    (j->tlsa = calloc(n, sizeof(*j->tlsa))) != NULL) {
+		for (i = 0; i < n; i++)
+			if (t[i].usage == 2 || t[i].usage == 3)
+				j->tlsa[m++] = t[i];
+		j->ntlsa = m;
+		if (m == 0) {
+			/* RFC 7672 2.2: records, none usable: encrypt only */
+			log_info("%s: no usable TLSA records for %s", j->qid,
+			    j->mx[j->cur_mx].name);
+		}
+	} else if (status == DNS_OK && !secure)
+		log_info("%s: TLSA records of %s are not DNSSEC-signed: "
+		    "ignored", j->qid, j->mx[j->cur_mx].name);
+	j->cur_addr = 0;
 	job_try_addr(j);
 }
 
 static void
-on_dns(struct dl_job *j, uint32_t qtype, int status, struct mx_host *v,
-    size_t n)
+on_dns(struct dl_job *j, uint32_t qtype, int status, int secure,
+    struct mx_host *v, struct dl_tlsa *t, size_t n)
 {
 	if (qtype == DNS_Q_MX)
-		on_mx(j, status, v, n);
+		on_mx(j, status, secure, v, n);
+	else if (qtype == DNS_Q_TLSA)
+		on_tlsa(j, status, secure, t, n);
 	else
 		on_addr(j, qtype, status, v, n);
+}
+
+/* For "dane": ask for the current host's TLSA records first; 1 if asked. */
+static int
+job_want_tlsa(struct dl_job *j)
+{
+	char name[DELIVER_HOST_MAX + 16];
+
+	if (j->hop.tls != RTLS_DANE || j->tlsa_asked == (int)j->cur_mx + 1)
+		return 0;
+	j->tlsa_asked = (int)j->cur_mx + 1;
+	free(j->tlsa);
+	j->tlsa = NULL;
+	j->ntlsa = 0;
+	/* RFC 7672 2.2.2: only a host reached through secure data */
+	if (j->hop.kind == HOP_MX && !j->mx_secure)
+		return 0;
+	snprintf(name, sizeof(name), "_%u._tcp.%s", j->hop.port,
+	    j->mx[j->cur_mx].name);
+	dns_ask(j, DNS_Q_TLSA, name);
+	if (j->nq < 0) {
+		job_finish(j);
+		return 1;
+	}
+	return 1;
 }
 
 /* Addresses of the current MX host, or the end of the list. */
@@ -453,8 +580,24 @@ sess_done_cb(void *arg, int outcome, const char *why)
 		job_finish(j);
 		return;
 	}
+	if (outcome == SMTP_PLAIN && !j->plain) {
+		/* opportunistic TLS: a broken handshake is no reason to
+		 * keep mail back; the same server again, in plain text */
+		log_info("%s: %s: TLS failed, trying again without STARTTLS",
+		    j->qid, j->last_relay);
+		j->plain = 1;
+		job_try_addr(j);
+		return;
+	}
+	if (outcome == SMTP_STALE) {
+		j->no_reuse = 1;
+		job_try_addr(j);
+		return;
+	}
 	job_note(j, RCPT_TEMPFAIL, why ? why : "451 4.4.1 connection failed");
 	j->cur_addr++;
+	j->plain = 0;
+	j->no_reuse = 0;
 	job_try_addr(j);
 }
 
@@ -472,13 +615,50 @@ addr_text(const struct sockaddr_storage *ss, char *out, size_t outsz)
 	return strlen(out);
 }
 
+/* What a session needs of its job, for this attempt. */
+static void
+job_params(struct dl_job *j, struct smtp_params *p, size_t n)
+{
+	memset(p, 0, sizeof(*p));
+	p->qid = j->qid;
+	p->helo = dl.conf->helo_name;
+	p->sender = j->sender;
+	p->fd = j->fd;
+	p->size = j->size;
+	p->rcpt = j->pend;
+	p->nrcpt = n;
+	p->connect_timeout = (int)dl.conf->smtp_connect_timeout;
+	p->timeout = (int)dl.conf->smtp_timeout;
+	p->relay = j->last_relay;
+	p->lmtp = j->hop.lmtp;
+	p->tls = j->plain ? RTLS_NONE : j->hop.tls;
+	p->tls_name = j->mx[j->cur_mx].name;
+	p->ssl_ctx = dl.ssl_ctx;
+	p->tlsa = j->tlsa;
+	p->ntlsa = j->ntlsa;
+	if (j->hop.auth_user[0] != '\0') {
+		p->auth_user = j->hop.auth_user;
+		p->auth_pass = secrets_get(j->hop.auth_file);
+		if (p->auth_pass == NULL)
+			p->auth_pass = "";
+	}
+	p->ret = j->ret;
+	p->envid = j->envid ? j->envid : "";
+	p->body = (int)j->body;
+	p->smtputf8 = (int)j->smtputf8;
+	p->cache_max = (size_t)dl.conf->smtp_connection_cache_size;
+	p->cache_time = (int)dl.conf->smtp_connection_cache_time;
+}
+
 static void
 job_try_addr(struct dl_job *j)
 {
 	struct smtp_params	 p;
-	struct sockaddr_storage	 ss;
-	socklen_t		 sl;
+	struct sockaddr_storage	 ss, src;
+	socklen_t		 sl, srclen = 0;
 	char			 at[INET6_ADDRSTRLEN], text[DELIVER_MAX_REPLY];
+	char			 key[DELIVER_HOST_MAX * 2 + 128];
+	const char		*srcaddr;
 	size_t			 i, n;
 
 	for (;;) {
@@ -518,17 +698,41 @@ job_try_addr(struct dl_job *j)
 			job_finish(j);
 			return;
 		}
-		memset(&p, 0, sizeof(p));
-		p.qid = j->qid;
-		p.helo = dl.conf->helo_name;
-		p.sender = j->sender;
-		p.fd = j->fd;
-		p.size = j->size;
-		p.rcpt = j->pend;
-		p.nrcpt = n;
-		p.connect_timeout = (int)dl.conf->smtp_connect_timeout;
-		p.timeout = (int)dl.conf->smtp_timeout;
-		p.relay = j->last_relay;
+		if (route_addr_is_self(dl.conf, (struct sockaddr *)&ss)) {
+			snprintf(text, sizeof(text), "%s mail for %s loops back "
+			    "to myself (%s)", j->hop.recipient_domain ?
+			    "554 5.4.6" : "451 4.4.6", j->domain, j->last_relay);
+			log_info("%s: %s", j->qid, diag(text));
+			job_note(j, j->hop.recipient_domain ? RCPT_PERMFAIL :
+			    RCPT_TEMPFAIL, text);
+			j->cur_addr++;
+			continue;
+		}
+		srcaddr = ss.ss_family == AF_INET6 ?
+		    dl.conf->smtp_bind_address6 : dl.conf->smtp_bind_address;
+		srclen = 0;
+		if (srcaddr != NULL && srcaddr[0] != '\0' &&
+		    (!route_ip_literal(srcaddr, &src, &srclen) ||
+		    src.ss_family != ss.ss_family)) {
+			log_warn("%s: smtp_bind_address%s '%s' is not an %s "
+			    "address; not used", j->qid,
+			    ss.ss_family == AF_INET6 ? "6" : "", srcaddr,
+			    ss.ss_family == AF_INET6 ? "IPv6" : "IPv4");
+			srclen = 0;
+		}
+		job_params(j, &p, n);
+		p.src = srclen ? (struct sockaddr *)&src : NULL;
+		p.srclen = srclen;
+		snprintf(key, sizeof(key), "%s|%d|%d|%s|%s|%s|%zu",
+		    j->last_relay, j->hop.lmtp, p.tls, j->hop.auth_user,
+		    p.helo, srcaddr ? srcaddr : "", p.ntlsa);
+		p.cache_key = key;
+		j->sess = NULL;
+		if (!j->no_reuse)
+			j->sess = smtp_reuse(&p, sess_done_cb, j);
+		j->no_reuse = 0;
+		if (j->sess != NULL)
+			return;
 		j->sess = smtp_start(dl.base, (struct sockaddr *)&ss, sl, &p,
 		    sess_done_cb, j);
 		if (j->sess != NULL)
@@ -573,7 +777,10 @@ job_free(struct dl_job *j)
 	for (i = 0; i < j->nrcpt; i++) {
 		free(j->rcpt[i].addr);
 		free(j->rcpt[i].reply);
+		free(j->rcpt[i].orcpt);
 	}
+	free(j->envid);
+	free(j->tlsa);
 	free(j->rcpt);
 	free(j->pend);
 	free(j->mx);
@@ -593,7 +800,8 @@ result_pack(struct buf *b, const struct dl_rcpt *r, size_t n)
 	size_t	 i, per, rl, tl, relaycap, replycap;
 	int	 e = 0;
 
-	per = (IPC_MAX_PAYLOAD - 4) / (n ? n : 1);
+	/* room for the extension: u32 count and a u32 per recipient */
+	per = (IPC_MAX_PAYLOAD - 8 - 4 * n) / (n ? n : 1);
 	per = per > 12 ? per - 12 : 0;
 	e |= pack_u32(b, (uint32_t)n);
 	for (i = 0; i < n; i++) {
@@ -612,6 +820,9 @@ result_pack(struct buf *b, const struct dl_rcpt *r, size_t n)
 		e |= pack_u32(b, (uint32_t)relaycap);
 		e |= buf_append(b, relay, relaycap);
 	}
+	e |= pack_u32(b, (uint32_t)n);
+	for (i = 0; i < n; i++)
+		e |= pack_u32(b, r[i].flags);
 	return e ? -1 : 0;
 }
 
@@ -652,6 +863,44 @@ addr_wire_safe(const char *s)
 	return 1;
 }
 
+/* lmtp:unix:/path: the socket comes from the connect helper. */
+static void
+job_try_unix(struct dl_job *j)
+{
+	struct smtp_params	 p;
+	char			 text[DELIVER_MAX_REPLY];
+	size_t			 i, n;
+	int			 fd;
+
+	if ((j->mx = calloc(1, sizeof(*j->mx))) == NULL) {
+		job_note(j, RCPT_TEMPFAIL, "451 4.3.0 out of memory");
+		job_finish(j);
+		return;
+	}
+	strlcpy(j->mx[0].name, "localhost", sizeof(j->mx[0].name));
+	j->nmx = 1;
+	snprintf(j->last_relay, sizeof(j->last_relay), "%s", j->hop.host);
+	for (i = n = 0; i < j->nrcpt; i++)
+		if (!j->rcpt[i].final)
+			j->pend[n++] = &j->rcpt[i];
+	if ((fd = unixconn_connect(j->hop.host)) == -1) {
+		snprintf(text, sizeof(text), "451 4.4.1 connect to %s: %s",
+		    j->hop.host, strerror(errno));
+		log_info("%s: %s", j->qid, diag(text));
+		job_note(j, RCPT_TEMPFAIL, text);
+		job_finish(j);
+		return;
+	}
+	job_params(j, &p, n);
+	p.tls = RTLS_NONE;	/* a local socket: nothing to encrypt */
+	/* one job, one session: no slot, no cache for a local socket */
+	j->sess = smtp_start_fd(dl.base, fd, &p, sess_done_cb, j);
+	if (j->sess == NULL) {
+		job_note(j, RCPT_TEMPFAIL, "451 4.3.0 out of memory");
+		job_finish(j);
+	}
+}
+
 static void
 job_begin(struct dl_job *j)
 {
@@ -686,7 +935,20 @@ job_begin(struct dl_job *j)
 	}
 	log_debug("%s: %s via %s: %s:%u", j->qid, j->domain, j->hop.why,
 	    j->hop.host, j->hop.port);
+	if (j->hop.auth_user[0] != '\0' && secrets_get(j->hop.auth_file) ==
+	    NULL) {
+		snprintf(text, sizeof(text), "451 4.7.0 %s: no password for "
+		    "%s (auth_password_file is read at start only)",
+		    j->hop.why, j->hop.auth_user);
+		log_err("%s: %s", j->qid, diag(text));
+		job_note(j, RCPT_TEMPFAIL, text);
+		job_finish(j);
+		return;
+	}
 	switch (j->hop.kind) {
+	case HOP_UNIX:
+		job_try_unix(j);
+		return;
 	case HOP_MX:
 		dns_ask(j, DNS_Q_MX, j->hop.host);
 		if (j->nq < 0)
@@ -712,6 +974,31 @@ job_begin(struct dl_job *j)
 		job_try_addr(j);
 		return;
 	}
+}
+
+/* The optional DSN/body extension of IPC_DELIVER_JOB. */
+static int
+job_ext(struct dl_job *j, struct unpack *u)
+{
+	uint32_t	 n, i;
+
+	unpack_u32(u, &j->ret);
+	unpack_str(u, &j->envid, 100);
+	unpack_u32(u, &j->body);
+	unpack_u32(u, &j->smtputf8);
+	if (unpack_u32(u, &n) == -1 || n != j->nrcpt || j->ret > DSN_RET_HDRS ||
+	    j->body > BODY_TYPE_BINARYMIME || j->smtputf8 > 1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unpack_u32(u, &j->rcpt[i].notify);
+		if (unpack_str(u, &j->rcpt[i].orcpt, DL_MAX_ADDR + 32) == -1)
+			return -1;
+		if (j->rcpt[i].orcpt[0] == '\0') {
+			free(j->rcpt[i].orcpt);
+			j->rcpt[i].orcpt = NULL;
+		}
+	}
+	return u->err ? -1 : 0;
 }
 
 static void
@@ -742,6 +1029,8 @@ job_new(struct ipc_msg *m)
 	for (i = 0; i < n; i++)
 		if (unpack_str(&u, &j->rcpt[i].addr, DL_MAX_ADDR) == -1)
 			goto bad;
+	if (u.off < u.len && job_ext(j, &u) == -1)
+		goto bad;
 	if (unpack_done(&u) != 0 || m->fd == -1)
 		goto bad;
 	j->fd = m->fd;
@@ -834,7 +1123,7 @@ reload(const struct ipc_msg *m)
 	struct buf	 err;
 	char		*path = NULL;
 	const void	*text;
-	size_t		 tlen;
+	size_t		 tlen, i;
 
 	unpack_init(&u, m->data, m->len);
 	unpack_str(&u, &path, 4096);
@@ -854,6 +1143,17 @@ reload(const struct ipc_msg *m)
 	}
 	buf_free(&err);
 	free(path);
+	/* what was read before chroot cannot be read again */
+	if (strcmp(nc->smtp_tls_ca_file, dl.conf->smtp_tls_ca_file) != 0)
+		log_warn("deliver: smtp_tls_ca_file changed: restart deliver "
+		    "to load it");
+	for (i = 0; i < nc->nroutes; i++)
+		if (nc->routes[i].auth_password_file[0] != '\0' &&
+		    secrets_get(nc->routes[i].auth_password_file) == NULL)
+			log_warn("deliver: route \"%s\": %s was not read at "
+			    "start: restart deliver to use it",
+			    nc->routes[i].pattern,
+			    nc->routes[i].auth_password_file);
 	/* jobs copy what they need when they start a step: safe to swap */
 	log_set_level((enum log_level)nc->log_level);
 	config_free(dl.conf);
@@ -938,10 +1238,12 @@ signal_cb(evutil_socket_t sig, short ev, void *arg)
 }
 
 void
-deliver_start(struct event_base *base, struct config *conf, int master_fd)
+deliver_start(struct event_base *base, struct config *conf,
+    struct ssl_ctx_st *ssl_ctx, int master_fd)
 {
 	dl.base = base;
 	dl.conf = conf;
+	dl.ssl_ctx = ssl_ctx;
 	dl.queue_gen = 1;
 	TAILQ_INIT(&dl.jobs);
 	TAILQ_INIT(&dl.waiting);

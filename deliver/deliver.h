@@ -24,7 +24,11 @@ enum hop_kind {
 	HOP_MX,		/* MX lookup of host, then each MX's addresses */
 	HOP_HOST,	/* addresses of host, no MX lookup ([host]:port) */
 	HOP_ADDR,	/* host is an IP address literal */
+	HOP_UNIX,	/* host is the path of a unix socket (lmtp:unix:) */
 };
+
+#define DELIVER_PATH_MAX	512	/* password file paths, with the NUL */
+#define DELIVER_LMTP_PORT	24	/* lmtp:host with no port (RFC 2033) */
 
 struct route_hop {
 	int		 kind;			/* enum hop_kind */
@@ -34,6 +38,10 @@ struct route_hop {
 	 * null MX bounce; for a configured host they are config errors */
 	int		 recipient_domain;
 	char		 why[64];		/* "route \"pat\"", "relayhost", "mx" */
+	int		 lmtp;			/* speak LMTP (RFC 2033) */
+	int		 tls;			/* enum route_tls */
+	char		 auth_user[DELIVER_HOST_MAX];	/* "" = no AUTH */
+	char		 auth_file[DELIVER_PATH_MAX];	/* its password file */
 };
 
 /*
@@ -58,6 +66,17 @@ struct mx_host {
  * a null MX (RFC 7505: the domain takes no mail).
  */
 size_t	route_mx_order(struct mx_host *, size_t n, size_t max, int *all_null);
+
+/*
+ * Drops the MX hosts that are us (named hostname, RFC 5321 5.1): every MX
+ * at our preference or worse. Returns the count kept; *loop is set when
+ * we were the best MX (mail would loop: bounce 5.4.6).
+ */
+size_t	route_mx_drop_self(struct mx_host *, size_t n, const char *hostname,
+	    int *loop);
+
+/* 1 when addr:port is one of the config's listen addresses. */
+int	route_addr_is_self(const struct config *, const struct sockaddr *);
 
 /* 1 and the address filled when s is an IPv4 or IPv6 literal. */
 int	route_ip_literal(const char *s, struct sockaddr_storage *, socklen_t *);
@@ -114,11 +133,25 @@ struct dl_rcpt {
 	int	 final;		/* the status is known for this job */
 	char	*reply;		/* reply text or our own diagnostic */
 	char	 relay[DELIVER_HOST_MAX + 64];
+	uint32_t notify;	/* DSN_NOTIFY_* bits, 0 = not given */
+	char	*orcpt;		/* "rfc822;decoded-address" or NULL */
+	uint32_t flags;		/* RESULT_F_* */
 };
 
 enum smtp_outcome {
 	SMTP_NEXT,	/* nothing decided; try the next address or host */
 	SMTP_DONE,	/* every recipient of the session has its result */
+	SMTP_PLAIN,	/* TLS handshake failed under "may": again, no TLS */
+	SMTP_STALE,	/* a cached connection failed: again, a new one */
+};
+
+struct ssl_ctx_st;
+
+/* One TLSA record (RFC 6698) for DANE. */
+struct dl_tlsa {
+	uint8_t	 usage, selector, mtype;
+	size_t	 dlen;
+	uint8_t	 data[2048];
 };
 
 struct smtp_params {
@@ -132,6 +165,23 @@ struct smtp_params {
 	int		 connect_timeout;	/* seconds */
 	int		 timeout;		/* seconds, per reply */
 	const char	*relay;		/* "host[addr]:port" */
+	int		 lmtp;		/* LHLO and a reply per recipient */
+	int		 tls;		/* enum route_tls; RTLS_NONE: no STARTTLS */
+	const char	*tls_name;	/* server name for SNI and verify */
+	struct ssl_ctx_st *ssl_ctx;	/* NULL: no TLS at all */
+	const struct dl_tlsa *tlsa;	/* usable TLSA records for dane */
+	size_t		 ntlsa;
+	const char	*auth_user;	/* NULL: no AUTH */
+	const char	*auth_pass;
+	uint32_t	 ret;		/* enum dsn_ret */
+	const char	*envid;		/* "" = none */
+	int		 body;		/* enum body_type */
+	int		 smtputf8;
+	const struct sockaddr *src;	/* source address to bind, or NULL */
+	socklen_t	 srclen;
+	const char	*cache_key;	/* "" or NULL: not to be cached */
+	size_t		 cache_max;	/* idle sessions kept at most */
+	int		 cache_time;	/* seconds one may stay idle */
 };
 
 struct smtp_sess;
@@ -144,12 +194,57 @@ typedef void (*smtp_done_cb)(void *arg, int outcome, const char *why);
 struct smtp_sess *smtp_start(struct event_base *, const struct sockaddr *,
 		    socklen_t, const struct smtp_params *, smtp_done_cb,
 		    void *arg);
+/* The same from an already connected socket (lmtp:unix:); fd is taken. */
+struct smtp_sess *smtp_start_fd(struct event_base *, int fd,
+		    const struct smtp_params *, smtp_done_cb, void *arg);
+/* An idle cached session for p->cache_key, restarted with RSET for this
+ * transaction; NULL when there is none. */
+struct smtp_sess *smtp_reuse(const struct smtp_params *, smtp_done_cb,
+		    void *arg);
 /* Drops the session without calling back (its job is gone). */
 void		 smtp_abort(struct smtp_sess *);
+/* Closes every idle cached session (QUIT). */
+void		 smtp_cache_flush(void);
+
+/* xtext (RFC 3461 4) of s appended to out. -1 when out of memory. */
+int		 smtp_xtext(struct buf *out, const char *s);
+/* 1 when every octet of s is ASCII. */
+int		 smtp_ascii(const char *s);
+
+/* ---- tls.c: the client TLS context ---- */
+
+/* Reads openssl.cnf, the system CA bundle and ca_file ("" = none) into
+ * memory. Root, before chroot. */
+void		 tls_preload(const char *ca_file);
+/*
+ * The one client SSL_CTX, its store made from what tls_preload() read
+ * (after chroot: the hashed certificate folder could not be read then).
+ * NULL (logged) when TLS cannot be set up.
+ */
+struct ssl_ctx_st *tls_client_ctx(void);
+
+/* ---- secrets.c: route passwords, read before chroot ---- */
+
+/* Reads every route's auth_password_file (first line). Root, pre-chroot. */
+void		 secrets_load(const struct config *);
+/* The password read from path at start, or NULL. */
+const char	*secrets_get(const char *path);
 
 /* ---- deliver.c: the process ---- */
 
-void	deliver_start(struct event_base *, struct config *, int master_fd);
+void	deliver_start(struct event_base *, struct config *,
+	    struct ssl_ctx_st *, int master_fd);
+
+/* ---- unixconn.c: unix sockets outside the chroot (lmtp:unix:) ---- */
+
+/*
+ * Forks the connect helper: an unprivileged, unchrooted child that only
+ * connects to the lmtp:unix: paths named in the config at start and
+ * passes the sockets back. Root, before chroot.
+ */
+void	unixconn_start(const struct config *);
+/* A connected socket to path, or -1 with errno. */
+int	unixconn_connect(const char *path);
 
 /* Sets the result of one recipient (text is copied, capped). */
 void	dl_rcpt_set(struct dl_rcpt *, int status, const char *text,

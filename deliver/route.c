@@ -74,20 +74,36 @@ hop_from_nexthop(const char *via, const char *why, struct route_hop *h,
 	socklen_t		 sl;
 	int			 bracketed;
 
+	uint16_t		 defport = ROUTE_DEFAULT_PORT;
+
 	if (strncmp(via, "lmtp:", 5) == 0) {
-		snprintf(err, errsz, "%s: LMTP next hops are not supported yet",
-		    why);
-		return -1;
+		h->lmtp = 1;
+		via += 5;
+		defport = DELIVER_LMTP_PORT;
+		if (strncmp(via, "unix:", 5) == 0) {
+			via += 5;
+			/* sun_path holds 108 octets with the NUL */
+			if (via[0] != '/' || strlen(via) >= 108) {
+				snprintf(err, errsz, "%s: bad LMTP socket "
+				    "path '%s'", why, via);
+				return -1;
+			}
+			strlcpy(h->host, via, sizeof(h->host));
+			h->kind = HOP_UNIX;
+			h->recipient_domain = 0;
+			strlcpy(h->why, why, sizeof(h->why));
+			return 0;
+		}
 	}
 	if (hostport_parse(via, h->host, sizeof(h->host), &h->port,
-	    &bracketed, ROUTE_DEFAULT_PORT) == -1) {
+	    &bracketed, defport) == -1) {
 		snprintf(err, errsz, "%s: bad next hop '%s'", why, via);
 		return -1;
 	}
 	if (route_ip_literal(h->host, &ss, &sl))
 		h->kind = HOP_ADDR;
 	else
-		h->kind = bracketed ? HOP_HOST : HOP_MX;
+		h->kind = bracketed || h->lmtp ? HOP_HOST : HOP_MX;
 	h->recipient_domain = 0;
 	strlcpy(h->why, why, sizeof(h->why));
 	return 0;
@@ -102,8 +118,16 @@ route_choose(const struct config *c, const char *domain, struct route_hop *h,
 	int			 lit;
 
 	memset(h, 0, sizeof(*h));
-	if ((r = config_route_for_domain(c, domain)) != NULL &&
-	    strcmp(r->via, "mx") != 0) {
+	h->tls = RTLS_MAY;
+	if ((r = config_route_for_domain(c, domain)) != NULL) {
+		h->tls = r->tls;
+		if (r->auth_user != NULL)
+			strlcpy(h->auth_user, r->auth_user, sizeof(h->auth_user));
+		if (r->auth_password_file != NULL)
+			strlcpy(h->auth_file, r->auth_password_file,
+			    sizeof(h->auth_file));
+	}
+	if (r != NULL && strcmp(r->via, "mx") != 0) {
 		snprintf(why, sizeof(why), "route \"%s\"", r->pattern);
 		return hop_from_nexthop(r->via, why, h, err, errsz);
 	}
@@ -167,4 +191,77 @@ route_mx_order(struct mx_host *v, size_t n, size_t max, int *all_null)
 		}
 	}
 	return m < max ? m : max;
+}
+
+/* Host names compare without case and without a final dot. */
+static int
+same_host(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > 0 && a[la - 1] == '.')
+		la--;
+	if (lb > 0 && b[lb - 1] == '.')
+		lb--;
+	return la == lb && la > 0 && strncasecmp(a, b, la) == 0;
+}
+
+size_t
+route_mx_drop_self(struct mx_host *v, size_t n, const char *hostname,
+    int *loop)
+{
+	size_t		 i, m = 0;
+	uint32_t	 self = UINT32_MAX;
+	int		 found = 0;
+
+	*loop = 0;
+	for (i = 0; i < n; i++)
+		if (hostname != NULL && same_host(v[i].name, hostname) &&
+		    v[i].pref <= self) {
+			self = v[i].pref;
+			found = 1;
+		}
+	if (!found)
+		return n;
+	for (i = 0; i < n; i++)
+		if (v[i].pref < self)
+			v[m++] = v[i];
+	*loop = m == 0;
+	return m;
+}
+
+int
+route_addr_is_self(const struct config *c, const struct sockaddr *sa)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl;
+	char			 host[DELIVER_HOST_MAX];
+	uint16_t		 port, want;
+	size_t			 i, j;
+	int			 br;
+
+	if (sa->sa_family == AF_INET)
+		want = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	else if (sa->sa_family == AF_INET6)
+		want = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	else
+		return 0;
+	for (i = 0; i < c->nlisteners; i++)
+		for (j = 0; j < c->listeners[i].listen.n; j++) {
+			if (hostport_parse(c->listeners[i].listen.v[j], host,
+			    sizeof(host), &port, &br, 25) == -1 ||
+			    port != want || !route_ip_literal(host, &ss, &sl) ||
+			    ss.ss_family != sa->sa_family)
+				continue;
+			if (sa->sa_family == AF_INET &&
+			    memcmp(&((struct sockaddr_in *)&ss)->sin_addr,
+			    &((const struct sockaddr_in *)sa)->sin_addr, 4) == 0)
+				return 1;
+			if (sa->sa_family == AF_INET6 &&
+			    memcmp(&((struct sockaddr_in6 *)&ss)->sin6_addr,
+			    &((const struct sockaddr_in6 *)sa)->sin6_addr,
+			    16) == 0)
+				return 1;
+		}
+	return 0;
 }

@@ -121,6 +121,10 @@ static int
 parse_rr(const uint8_t *pkt, size_t len, size_t rdoff, size_t rdlen,
     uint16_t qtype, struct dnsmsg_rr *rr)
 {
+	size_t	 off, l;
+
+	rr->dlen = 0;
+	rr->text[0] = '\0';
 	switch (qtype) {
 	case 1:
 		if (rdlen != 4)
@@ -141,6 +145,33 @@ parse_rr(const uint8_t *pkt, size_t len, size_t rdoff, size_t rdlen,
 	case 15:
 		return dnsmsg_mx_rdata(pkt, len, rdoff, rdlen, &rr->pref,
 		    rr->text, sizeof(rr->text));
+	case 12:
+		off = rdoff;
+		if (dnsmsg_name_read(pkt, rdoff + rdlen, &off, rr->text,
+		    sizeof(rr->text), 1) == -1 || off != rdoff + rdlen)
+			return -1;
+		return 0;
+	case 16:
+		/* character-strings, each a length octet and its bytes */
+		rr->dlen = 0;
+		for (off = rdoff; off < rdoff + rdlen; off += 1 + l) {
+			l = pkt[off];
+			if (l > rdoff + rdlen - off - 1 ||
+			    rr->dlen + l > sizeof(rr->data))
+				return -1;
+			memcpy(rr->data + rr->dlen, pkt + off + 1, l);
+			rr->dlen += l;
+		}
+		return 0;
+	case 52:
+		if (rdlen < 3 || rdlen - 3 > sizeof(rr->data))
+			return -1;
+		rr->usage = pkt[rdoff];
+		rr->selector = pkt[rdoff + 1];
+		rr->mtype = pkt[rdoff + 2];
+		rr->dlen = rdlen - 3;
+		memcpy(rr->data, pkt + rdoff + 3, rr->dlen);
+		return 0;
 	default:
 		return -1;
 	}

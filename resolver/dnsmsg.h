@@ -10,9 +10,15 @@
 #define DNSMSG_MAX_TEXT		254	/* text form without the final dot */
 #define DNSMSG_MAX_ANSWERS	64	/* records passed on per answer */
 
+#define DNSMSG_MAX_DATA		2048	/* TXT and TLSA data kept per record */
+
 struct dnsmsg_rr {
 	uint16_t	 pref;			/* MX only */
-	char		 text[DNSMSG_MAX_TEXT + 1]; /* MX exchange ("" = root) or address */
+	/* MX exchange ("" = root), PTR name or address */
+	char		 text[DNSMSG_MAX_TEXT + 1];
+	uint8_t		 usage, selector, mtype;	/* TLSA only */
+	size_t		 dlen;			/* TXT, TLSA: bytes in data */
+	uint8_t		 data[DNSMSG_MAX_DATA];
 };
 
 struct dnsmsg_answers {
@@ -25,8 +31,10 @@ struct dnsmsg_answers {
 
 /*
  * Parses a whole DNS response packet and collects the class IN records of
- * qtype (1 A, 28 AAAA, 15 MX) from the answer section; CNAMEs on the way
- * are passed over. -1 when the packet itself is malformed.
+ * qtype (1 A, 28 AAAA, 15 MX, 12 PTR, 16 TXT, 52 TLSA) from the answer
+ * section; CNAMEs on the way are passed over. A record whose data does not
+ * parse or is longer than DNSMSG_MAX_DATA counts in nbad. -1 when the
+ * packet itself is malformed.
  */
 int	dnsmsg_parse(const uint8_t *pkt, size_t len, uint16_t qtype,
 	    struct dnsmsg_answers *out);

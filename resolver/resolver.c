@@ -2,6 +2,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,42 @@ static struct {
 
 static void	warmup_cb(void *, int, void *, int, int, char *, int);
 
+/*
+ * libunbound's own message and RRset caches are the resolver's cache:
+ * answers live for their TTL (capped), negative answers for the SOA
+ * minimum (RFC 2308, capped), per name and type. With a trust anchor
+ * every answer is validated and carries its DNSSEC status.
+ */
+static int
+resolver_ub_cache(struct ub_ctx *ctx, const struct config *c)
+{
+	char	 v[32];
+	int	 r;
+
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)c->dns_cache_max_ttl);
+	if ((r = ub_ctx_set_option(ctx, "cache-max-ttl:", v)) != 0) {
+		log_err("resolver: dns_cache_max_ttl: %s", ub_strerror(r));
+		return -1;
+	}
+	snprintf(v, sizeof(v), "%llu",
+	    (unsigned long long)c->dns_cache_max_negative_ttl);
+	if ((r = ub_ctx_set_option(ctx, "cache-max-negative-ttl:", v)) != 0) {
+		log_err("resolver: dns_cache_max_negative_ttl: %s",
+		    ub_strerror(r));
+		return -1;
+	}
+	if (c->dns_trust_anchor_file[0] != '\0') {
+		if ((r = ub_ctx_add_ta_file(ctx, c->dns_trust_anchor_file)) != 0) {
+			log_err("resolver: dns_trust_anchor_file %s: %s",
+			    c->dns_trust_anchor_file, ub_strerror(r));
+			return -1;
+		}
+		log_info("resolver: DNSSEC validation with the trust anchor "
+		    "in %s", c->dns_trust_anchor_file);
+	}
+	return 0;
+}
+
 struct ub_ctx *
 resolver_ub_new(struct event_base *base, const struct config *c)
 {
@@ -62,8 +99,13 @@ resolver_ub_new(struct event_base *base, const struct config *c)
 	/* tests (and local caches) forward to a server on loopback */
 	if ((r = ub_ctx_set_option(ctx, "do-not-query-localhost:", "no")) != 0)
 		log_warn("resolver: do-not-query-localhost: %s", ub_strerror(r));
-	/* a built-in empty zone must not hide names the forwarders serve */
-	if ((r = ub_ctx_set_option(ctx, "local-zone:", "test. nodefault")) != 0)
+	if (resolver_ub_cache(ctx, c) == -1) {
+		ub_ctx_delete(ctx);
+		return NULL;
+	}
+	/* a built-in empty zone must not hide names the forwarders serve
+	 * ("nodefault" does not undo it in libunbound 1.17: transparent does) */
+	if ((r = ub_ctx_set_option(ctx, "local-zone:", "test. transparent")) != 0)
 		log_warn("resolver: local-zone test.: %s", ub_strerror(r));
 	if (c->dns_forwarders.n > 0) {
 		for (i = 0; i < c->dns_forwarders.n; i++) {
@@ -133,20 +175,60 @@ resolver_status(int rcode, int sec, const void *pkt, int len, uint16_t qtype,
 	return DNS_NODATA;
 }
 
+/* Octets one record takes in an IPC_DNS_ANSWER payload. */
+static size_t
+resolver_rr_size(uint16_t qtype, const struct dnsmsg_rr *rr)
+{
+	switch (qtype) {
+	case DNS_Q_MX:
+		return 8 + strlen(rr->text);
+	case DNS_Q_TXT:
+		return 4 + rr->dlen;
+	case DNS_Q_TLSA:
+		return 16 + rr->dlen;
+	default:
+		return 4 + strlen(rr->text);
+	}
+}
+
 int
 resolver_answer_pack(struct buf *b, int status, int secure, uint16_t qtype,
     const struct dnsmsg_answers *ans)
 {
-	size_t	 i, n = status == DNS_OK ? ans->n : 0;
+	size_t	 i, n = status == DNS_OK ? ans->n : 0, room, need;
 	int	 r = 0;
 
+	/* records beyond one frame are left out, not the whole answer */
+	room = IPC_MAX_PAYLOAD - 12;
+	for (i = 0; i < n; i++) {
+		need = resolver_rr_size(qtype, &ans->rr[i]);
+		if (need > room)
+			break;
+		room -= need;
+	}
+	n = i;
 	r |= pack_u32(b, (uint32_t)status);
 	r |= pack_u32(b, secure ? 1 : 0);
 	r |= pack_u32(b, (uint32_t)n);
 	for (i = 0; i < n; i++) {
-		if (qtype == DNS_Q_MX)
+		switch (qtype) {
+		case DNS_Q_MX:
 			r |= pack_u32(b, ans->rr[i].pref);
-		r |= pack_str(b, ans->rr[i].text);
+			r |= pack_str(b, ans->rr[i].text);
+			break;
+		case DNS_Q_TXT:
+			r |= pack_bytes(b, ans->rr[i].data, ans->rr[i].dlen);
+			break;
+		case DNS_Q_TLSA:
+			r |= pack_u32(b, ans->rr[i].usage);
+			r |= pack_u32(b, ans->rr[i].selector);
+			r |= pack_u32(b, ans->rr[i].mtype);
+			r |= pack_bytes(b, ans->rr[i].data, ans->rr[i].dlen);
+			break;
+		default:
+			r |= pack_str(b, ans->rr[i].text);
+			break;
+		}
 	}
 	return r ? -1 : 0;
 }
@@ -234,6 +316,22 @@ query_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 	query_fail(q, DNS_TEMPFAIL);
 }
 
+int
+resolver_qtype_ok(uint32_t qtype)
+{
+	switch (qtype) {
+	case DNS_Q_A:
+	case DNS_Q_AAAA:
+	case DNS_Q_MX:
+	case DNS_Q_PTR:
+	case DNS_Q_TXT:
+	case DNS_Q_TLSA:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static void
 query_start(uint32_t id, uint32_t qtype, const char *name)
 {
@@ -250,7 +348,7 @@ query_start(uint32_t id, uint32_t qtype, const char *name)
 	q->qtype = (uint16_t)qtype;
 	q->gen = rs.deliver_gen;
 	strlcpy(q->name, name, sizeof(q->name));
-	if (qtype != DNS_Q_A && qtype != DNS_Q_AAAA && qtype != DNS_Q_MX) {
+	if (!resolver_qtype_ok(qtype)) {
 		log_warn("resolver: deliver asked for unsupported type %u",
 		    qtype);
 		query_fail(q, DNS_TEMPFAIL);

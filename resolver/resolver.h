@@ -34,6 +34,8 @@ void		 resolver_start(struct event_base *, struct config *,
  */
 int		 resolver_status(int rcode, int sec, const void *pkt, int len,
 		    uint16_t qtype, struct dnsmsg_answers *ans);
+/* 1 when deliver may ask for this type (enum dns_qtype). */
+int		 resolver_qtype_ok(uint32_t);
 /* The IPC_DNS_ANSWER payload. -1 when out of memory. */
 int		 resolver_answer_pack(struct buf *, int status, int secure,
 		    uint16_t qtype, const struct dnsmsg_answers *);

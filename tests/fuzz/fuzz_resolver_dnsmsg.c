@@ -1,4 +1,4 @@
-/* Fuzz target: DNS answer packets (MX rdata, names, compression) as a server may send them. */
+/* Fuzz target: DNS answer packets (MX, PTR, TXT, TLSA rdata, names, compression) as a server may send them. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -8,18 +8,19 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint16_t	 types[] = { 1, 15, 28 };
-	struct dnsmsg_answers	 a;
+	static const uint16_t	 types[] = { 1, 15, 28, 12, 16, 52 };
+	static struct dnsmsg_answers a;	/* large: not on the stack */
 	size_t			 i, j, off = 0;
 	char			 name[DNSMSG_MAX_TEXT + 1];
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		if (dnsmsg_parse(data, size, types[i], &a) == -1)
 			continue;
 		if (a.n > DNSMSG_MAX_ANSWERS)
 			__builtin_trap();
 		for (j = 0; j < a.n; j++)
-			if (strlen(a.rr[j].text) > DNSMSG_MAX_TEXT)
+			if (strlen(a.rr[j].text) > DNSMSG_MAX_TEXT ||
+			    a.rr[j].dlen > DNSMSG_MAX_DATA)
 				__builtin_trap();
 	}
 	if (dnsmsg_name_read(data, size, &off, name, sizeof(name), 1) == 0 &&

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include "../../deliver/deliver.h"
 
 static struct config *
@@ -208,10 +211,123 @@ test_mx_order_only_null_mx_and_cap(void **state)
 	assert_string_equal(v[1].name, "h1");
 }
 
+static const char lmtp_routes[] =
+    "hostname = mx.test\n"
+    "route \"tcp.example\" {\n\tvia = lmtp:127.0.0.1:2424\n}\n"
+    "route \"named.example\" {\n\tvia = lmtp:inside.example:24\n}\n"
+    "route \"sock.example\" {\n\tvia = lmtp:unix:/run/dovecot/lmtp\n}\n"
+    "route \"auth.example\" {\n\tvia = [smart.example]:587\n\ttls = verify\n"
+    "\tauth_user = relay\n\tauth_password_file = /etc/postern/relay.pw\n}\n";
+
+static void
+test_lmtp_routes_name_tcp_and_unix_next_hops(void **state)
+{
+	struct config		*c = conf(lmtp_routes);
+	struct route_hop	 h;
+	char			 err[128];
+
+	assert_int_equal(route_choose(c, "tcp.example", &h, err, sizeof(err)), 0);
+	assert_true(h.lmtp);
+	assert_int_equal(h.kind, HOP_ADDR);
+	assert_string_equal(h.host, "127.0.0.1");
+	assert_int_equal(h.port, 2424);
+	assert_int_equal(route_choose(c, "named.example", &h, err,
+	    sizeof(err)), 0);
+	assert_int_equal(h.kind, HOP_HOST);	/* LMTP never looks up MX */
+	assert_int_equal(h.port, DELIVER_LMTP_PORT);
+	assert_int_equal(route_choose(c, "sock.example", &h, err,
+	    sizeof(err)), 0);
+	assert_int_equal(h.kind, HOP_UNIX);
+	assert_string_equal(h.host, "/run/dovecot/lmtp");
+	config_free(c);
+}
+
+static void
+test_relative_lmtp_socket_is_a_config_error(void **state)
+{
+	static const char text[] =
+	    "route \"rel.example\" {\n\tvia = lmtp:unix:run/lmtp\n}\n";
+	struct buf	 err;
+
+	(void)state;
+	/* a relative socket path means nothing in a chroot: refused at once */
+	buf_init(&err);
+	assert_null(config_parse_buf("t.conf", text, strlen(text), &err));
+	assert_non_null(strstr(buf_cstr(&err), "lmtp:unix:/path"));
+	buf_free(&err);
+}
+
+static void
+test_route_carries_tls_policy_and_credentials(void **state)
+{
+	struct config		*c = conf(lmtp_routes);
+	struct route_hop	 h;
+	char			 err[128];
+
+	assert_int_equal(route_choose(c, "auth.example", &h, err,
+	    sizeof(err)), 0);
+	assert_int_equal(h.tls, RTLS_VERIFY);
+	assert_string_equal(h.auth_user, "relay");
+	assert_string_equal(h.auth_file, "/etc/postern/relay.pw");
+	assert_int_equal(route_choose(c, "other.example", &h, err,
+	    sizeof(err)), 0);
+	assert_int_equal(h.tls, RTLS_MAY);	/* opportunistic by default */
+	assert_string_equal(h.auth_user, "");
+	config_free(c);
+}
+
+static void
+test_mx_pointing_to_ourselves_as_best_is_a_loop(void **state)
+{
+	struct mx_host	 v[3] = { { 10, "MX.test." }, { 20, "b.example" },
+			    { 5, "c.example" } };
+	int		 loop;
+
+	/* we are at 10: only the better one (5) is left */
+	assert_int_equal(route_mx_drop_self(v, 3, "mx.test", &loop), 1);
+	assert_false(loop);
+	assert_string_equal(v[0].name, "c.example");
+	v[0] = (struct mx_host){ 0, "mx.test" };
+	assert_int_equal(route_mx_drop_self(v, 1, "mx.test", &loop), 0);
+	assert_true(loop);
+}
+
+static void
+test_mx_list_without_us_is_kept(void **state)
+{
+	struct mx_host	 v[2] = { { 10, "a.example" }, { 20, "b.example" } };
+	int		 loop;
+
+	assert_int_equal(route_mx_drop_self(v, 2, "mx.test", &loop), 2);
+	assert_false(loop);
+}
+
+static void
+test_our_own_listen_address_is_self(void **state)
+{
+	struct config		*c = conf("hostname = mx.test\n"
+				    "listener mx {\n\tlisten = 127.0.0.1:2525\n}\n");
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl;
+
+	assert_true(route_ip_literal("127.0.0.1", &ss, &sl));
+	((struct sockaddr_in *)&ss)->sin_port = htons(2525);
+	assert_true(route_addr_is_self(c, (struct sockaddr *)&ss));
+	((struct sockaddr_in *)&ss)->sin_port = htons(25);
+	assert_false(route_addr_is_self(c, (struct sockaddr *)&ss));
+	config_free(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lmtp_routes_name_tcp_and_unix_next_hops),
+		cmocka_unit_test(test_relative_lmtp_socket_is_a_config_error),
+		cmocka_unit_test(test_route_carries_tls_policy_and_credentials),
+		cmocka_unit_test(test_mx_pointing_to_ourselves_as_best_is_a_loop),
+		cmocka_unit_test(test_mx_list_without_us_is_kept),
+		cmocka_unit_test(test_our_own_listen_address_is_self),
 		cmocka_unit_test(test_bracketed_ip_route_skips_dns),
 		cmocka_unit_test(test_host_port_route_looks_up_mx_of_host),
 		cmocka_unit_test(test_bracketed_name_route_looks_up_addresses_only),

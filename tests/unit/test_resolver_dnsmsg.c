@@ -325,6 +325,160 @@ test_query_names(void **state)
 	assert_true(dnsmsg_qname_valid(long_label));
 }
 
+static void
+test_tlsa_answer_gives_usage_selector_type_and_data(void **state)
+{
+	struct pkt		 p;
+	struct dnsmsg_answers	*a = calloc(1, sizeof(*a));
+	uint8_t			 rd[3 + 32];
+
+	memset(rd, 0xab, sizeof(rd));
+	rd[0] = 3;
+	rd[1] = 1;
+	rd[2] = 1;
+	start(&p, 52, 1, 0);
+	rr(&p, 52, 300, rd, sizeof(rd));
+	assert_int_equal(dnsmsg_parse(p.b, p.n, 52, a), 0);
+	assert_int_equal(a->n, 1);
+	assert_int_equal(a->rr[0].usage, 3);
+	assert_int_equal(a->rr[0].selector, 1);
+	assert_int_equal(a->rr[0].mtype, 1);
+	assert_int_equal(a->rr[0].dlen, 32);
+	assert_int_equal(a->rr[0].data[31], 0xab);
+	free(a);
+}
+
+static void
+test_tlsa_shorter_than_three_octets_is_bad_record(void **state)
+{
+	struct pkt		 p;
+	struct dnsmsg_answers	*a = calloc(1, sizeof(*a));
+
+	start(&p, 52, 1, 0);
+	rr(&p, 52, 300, "\x03\x01", 2);
+	assert_int_equal(dnsmsg_parse(p.b, p.n, 52, a), 0);
+	assert_int_equal(a->n, 0);
+	assert_int_equal(a->nbad, 1);
+	assert_int_equal(resolver_status(0, 0, p.b, (int)p.n, 52, a),
+	    DNS_TEMPFAIL);
+	free(a);
+}
+
+static void
+test_txt_strings_are_joined(void **state)
+{
+	struct pkt		 p;
+	struct dnsmsg_answers	*a = calloc(1, sizeof(*a));
+
+	start(&p, 16, 1, 0);
+	rr(&p, 16, 60, "\x05v=spf\x04" "1 -a", 11);
+	assert_int_equal(dnsmsg_parse(p.b, p.n, 16, a), 0);
+	assert_int_equal(a->n, 1);
+	assert_int_equal(a->rr[0].dlen, 9);
+	assert_memory_equal(a->rr[0].data, "v=spf1 -a", 9);
+	assert_int_equal(a->min_ttl, 60);
+	free(a);
+}
+
+static void
+test_txt_string_running_past_rdata_is_bad_record(void **state)
+{
+	struct pkt		 p;
+	struct dnsmsg_answers	*a = calloc(1, sizeof(*a));
+
+	start(&p, 16, 1, 0);
+	rr(&p, 16, 60, "\x09v=spf", 6);
+	assert_int_equal(dnsmsg_parse(p.b, p.n, 16, a), 0);
+	assert_int_equal(a->n, 0);
+	assert_int_equal(a->nbad, 1);
+	free(a);
+}
+
+static void
+test_ptr_answer_gives_the_host_name(void **state)
+{
+	struct pkt		 p;
+	struct dnsmsg_answers	*a = calloc(1, sizeof(*a));
+
+	start(&p, 12, 1, 0);
+	rr(&p, 12, 60, "\x04mail\xc0\x0c", 7);
+	assert_int_equal(dnsmsg_parse(p.b, p.n, 12, a), 0);
+	assert_int_equal(a->n, 1);
+	assert_string_equal(a->rr[0].text, "mail.example.com");
+	free(a);
+}
+
+static void
+test_tlsa_payload_layout(void **state)
+{
+	struct dnsmsg_answers	*a = calloc(1, sizeof(*a));
+	struct buf		 b;
+	struct unpack		 u;
+	uint32_t		 st, sec, n, us, se, mt;
+	const void		*d;
+	size_t			 dl;
+
+	a->n = 1;
+	a->rr[0].usage = 2;
+	a->rr[0].selector = 0;
+	a->rr[0].mtype = 2;
+	a->rr[0].dlen = 3;
+	memcpy(a->rr[0].data, "\x00\x01\x02", 3);
+	buf_init(&b);
+	assert_int_equal(resolver_answer_pack(&b, DNS_OK, 1, DNS_Q_TLSA, a), 0);
+	unpack_init(&u, b.p, b.len);
+	unpack_u32(&u, &st);
+	unpack_u32(&u, &sec);
+	unpack_u32(&u, &n);
+	unpack_u32(&u, &us);
+	unpack_u32(&u, &se);
+	unpack_u32(&u, &mt);
+	unpack_bytes(&u, &d, &dl, 4096);
+	assert_int_equal(unpack_done(&u), 0);
+	assert_int_equal(sec, 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(us, 2);
+	assert_int_equal(mt, 2);
+	assert_int_equal(dl, 3);
+	assert_memory_equal(d, "\x00\x01\x02", 3);
+	buf_free(&b);
+	free(a);
+}
+
+static void
+test_huge_answer_is_cut_to_one_frame(void **state)
+{
+	struct dnsmsg_answers	*a = calloc(1, sizeof(*a));
+	struct buf		 b;
+	struct unpack		 u;
+	uint32_t		 st, sec, n;
+	size_t			 i;
+
+	a->n = DNSMSG_MAX_ANSWERS;
+	for (i = 0; i < a->n; i++)
+		a->rr[i].dlen = DNSMSG_MAX_DATA;
+	buf_init(&b);
+	assert_int_equal(resolver_answer_pack(&b, DNS_OK, 0, DNS_Q_TXT, a), 0);
+	assert_true(b.len <= IPC_MAX_PAYLOAD);
+	unpack_init(&u, b.p, b.len);
+	unpack_u32(&u, &st);
+	unpack_u32(&u, &sec);
+	unpack_u32(&u, &n);
+	assert_true(n > 0 && n < DNSMSG_MAX_ANSWERS);
+	buf_free(&b);
+	free(a);
+}
+
+static void
+test_new_query_types_are_accepted(void **state)
+{
+	assert_true(resolver_qtype_ok(DNS_Q_PTR));
+	assert_true(resolver_qtype_ok(DNS_Q_TXT));
+	assert_true(resolver_qtype_ok(DNS_Q_TLSA));
+	assert_false(resolver_qtype_ok(255));	/* ANY */
+	assert_false(resolver_qtype_ok(0));
+}
+
 int
 main(void)
 {
@@ -343,6 +497,14 @@ main(void)
 		cmocka_unit_test(test_nxdomain_in_header_is_nxdomain),
 		cmocka_unit_test(test_answer_payload_layout),
 		cmocka_unit_test(test_query_names),
+		cmocka_unit_test(test_tlsa_answer_gives_usage_selector_type_and_data),
+		cmocka_unit_test(test_tlsa_shorter_than_three_octets_is_bad_record),
+		cmocka_unit_test(test_txt_strings_are_joined),
+		cmocka_unit_test(test_txt_string_running_past_rdata_is_bad_record),
+		cmocka_unit_test(test_ptr_answer_gives_the_host_name),
+		cmocka_unit_test(test_tlsa_payload_layout),
+		cmocka_unit_test(test_huge_answer_is_cut_to_one_frame),
+		cmocka_unit_test(test_new_query_types_are_accepted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
