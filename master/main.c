@@ -13,7 +13,9 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "import.h"
 #include "master.h"
+#include "tls.h"
 
 static void
 usage(void)
@@ -73,9 +75,23 @@ main(int argc, char **argv)
 	struct buf		 err;
 	const char		*conf = POSTERN_CONF_DEFAULT;
 	size_t			 i;
-	int			 ch, check = 0;
+	int			 ch, check = 0, nullfd;
+	sigset_t		 block;
 
 	m.control_fd = -1;
+	/* fds 0-2 must be taken, or a socket opened below would be one of
+	 * them and be replaced by /dev/null when daemonizing */
+	while ((nullfd = open("/dev/null", O_RDWR)) != -1 && nullfd <= 2)
+		;
+	if (nullfd > 2)
+		close(nullfd);
+	/* a SIGTERM during set-up waits for the loop, which cleans up */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	buf_init(&m.conf_text);
 	while ((ch = getopt(argc, argv, "df:nh")) != -1) {
 		switch (ch) {
 		case 'd':
@@ -96,7 +112,15 @@ main(int argc, char **argv)
 	log_init("postern", 1);
 
 	buf_init(&err);
-	if ((m.conf = config_load(conf, &err)) == NULL) {
+	/* the text validated here is the text every child will run with */
+	if (config_read_file(conf, &m.conf_text) == -1)
+		buf_appendf(&err, "%s: %s\n", conf, strerror(errno));
+	else if ((m.conf = config_parse_buf(conf, m.conf_text.p ? m.conf_text.p : "",
+	    m.conf_text.len, &err)) != NULL && tls_check_config(m.conf, &err) > 0) {
+		config_free(m.conf);
+		m.conf = NULL;
+	}
+	if (m.conf == NULL) {
 		fputs(buf_cstr(&err) ? err.p : "configuration error\n", stderr);
 		exit(1);
 	}
@@ -139,8 +163,10 @@ main(int argc, char **argv)
 		log_err("event_base_new failed");
 		abort_start(&m);
 	}
-	if (supervise_start(&m) == -1)
+	if (tls_load_keys(m.conf, &m.keys) == -1 || supervise_start(&m) == -1 ||
+	    pickup_start(&m) == -1)
 		abort_start(&m);
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
 	log_info("started (config %s, daemons from %s)", m.conf_path, m.libexec);
 	event_base_dispatch(m.base);
 	return 0;

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "ipc.h"
+#include "tls.h"
 
 struct event;
 struct event_base;
@@ -46,6 +47,9 @@ struct master_child {
 
 struct master {
 	struct config		*conf;
+	struct buf		 conf_text;	/* exactly what conf was parsed from */
+	struct tls_keys		 keys;		/* listeners' private keys, here only */
+	struct ipc_chan		*signer;	/* smtpd asks for signatures here */
 	char			 conf_path[PATH_MAX];	/* absolute */
 	char			 libexec[PATH_MAX];
 	char			 control_path[PATH_MAX];

@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "master.h"
+#include "tls.h"
 
 /* The sockets are bound once, as root: new addresses need a restart. */
 static int
@@ -53,6 +54,7 @@ reload_config(struct master *m)
 {
 	struct config	*nc;
 	struct buf	 text, err;
+	struct tls_keys	 nkeys = { NULL, 0 };
 
 	log_info("reloading %s", m->conf_path);
 	buf_init(&text);
@@ -64,15 +66,29 @@ reload_config(struct master *m)
 		goto done;
 	}
 	nc = config_parse_buf(m->conf_path, text.p ? text.p : "", text.len, &err);
+	if (nc != NULL && (tls_check_config(nc, &err) > 0 ||
+	    tls_load_keys(nc, &nkeys) == -1)) {
+		config_free(nc);
+		nc = NULL;
+	}
 	if (nc == NULL) {
 		log_errors(&err);
 		log_err("reload: %s has errors; keeping the running "
 		    "configuration", m->conf_path);
 		goto done;
 	}
-	if (listeners_changed(m, nc))
-		log_warn("reload: listener addresses changed; they take "
-		    "effect when postern is restarted");
+	/*
+	 * smtpd applies a listener's settings by its index in the file: with
+	 * listeners added, removed or moved, the settings would land on the
+	 * wrong sockets. Such a change needs a restart; keep what runs.
+	 */
+	if (listeners_changed(m, nc)) {
+		log_err("reload: listeners were added, removed or moved; keeping "
+		    "the running configuration (restart postern for that change)");
+		config_free(nc);
+		tls_keys_free(&nkeys);
+		goto done;
+	}
 	warn_restart("spool", m->conf->spool, nc->spool);
 	warn_restart("admin_group", m->conf->admin_group, nc->admin_group);
 	warn_restart("libexec_dir", m->conf->libexec_dir, nc->libexec_dir);
@@ -81,7 +97,16 @@ reload_config(struct master *m)
 		log_set_level((enum log_level)nc->log_level);
 	config_free(m->conf);
 	m->conf = nc;
-	supervise_send_config(m, &text);
+	/* a child (re)started from now on gets this text */
+	buf_free(&m->conf_text);
+	m->conf_text = text;
+	buf_init(&text);
+	supervise_send_config(m, &m->conf_text);
+	/* renewed certificates and keys take effect on reload */
+	tls_keys_free(&m->keys);
+	m->keys = nkeys;
+	if (m->child[PROC_SMTPD].chan != NULL)
+		(void)tls_send_certs(m->conf, m->child[PROC_SMTPD].chan);
 	log_info("reloaded %s", m->conf_path);
 done:
 	buf_free(&text);

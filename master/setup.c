@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "master.h"
+#include "pickup.h"
 #include "privsep.h"
 
 #define USERADD		"/usr/sbin/useradd"
@@ -204,6 +205,47 @@ ensure_dir(int dfd, const char *where, const char *name, mode_t mode,
 }
 
 /* The spool itself: created if missing, never a symlink, owned by root. */
+/*
+ * Every folder above the spool must be root's and writable by nobody else
+ * (or sticky, as /tmp): otherwise a local user could swap the spool, or a
+ * part of its path, between our checks and our use.
+ */
+static int
+check_parents(const char *path, int self)
+{
+	char		 real[PATH_MAX], *p;
+	struct stat	 st;
+
+	if (realpath(path, real) == NULL) {
+		log_errno("spool %s", path);
+		return -1;
+	}
+	p = real + strlen(real);
+	if (self) {
+		/* the folder itself will hold the spool: the same rule */
+		if (strlcat(real, "/x", sizeof(real)) >= sizeof(real))
+			return -1;
+		p = real + strlen(real);
+	}
+	while (p > real) {
+		while (p > real && *--p != '/')
+			;
+		*p = '\0';
+		if (lstat(p == real ? "/" : real, &st) == -1) {
+			log_errno("spool parent %s", p == real ? "/" : real);
+			return -1;
+		}
+		if (st.st_uid != 0 || ((st.st_mode & 022) &&
+		    !(st.st_mode & S_ISVTX))) {
+			log_err("spool %s: %s is not root's, or others may write "
+			    "to it; refusing to use this spool", path,
+			    p == real ? "/" : real);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 open_spool(const char *path)
 {
@@ -217,11 +259,19 @@ open_spool(const char *path)
 			log_errno("spool %s", path);
 			return -1;
 		}
-		/* mkdir -p, root-owned 0755 */
+		/* mkdir -p, root-owned 0755, below folders nobody else controls */
 		if (strlcpy(tmp, path, sizeof(tmp)) >= sizeof(tmp)) {
 			log_err("spool path too long: %s", path);
 			return -1;
 		}
+		while ((p = strrchr(tmp, '/')) != NULL && p > tmp) {
+			*p = '\0';
+			if (lstat(tmp, &st) == 0)
+				break;
+		}
+		if (check_parents(p == tmp ? "/" : tmp, p != tmp) == -1)
+			return -1;
+		strlcpy(tmp, path, sizeof(tmp));
 		for (p = tmp + 1; ; p++) {
 			if (*p != '/' && *p != '\0')
 				continue;
@@ -237,6 +287,8 @@ open_spool(const char *path)
 		}
 		log_info("created spool %s", path);
 	}
+	if (check_parents(path, 0) == -1)
+		return -1;
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {
 		if (errno == ELOOP || errno == ENOTDIR)
@@ -383,6 +435,10 @@ setup_spool(const struct config *c)
 	if ((fd = ensure_dir(sfd, c->spool, SPOOL_RUN_DIR, 0750, 0, agid)) == -1)
 		goto done;
 	close(fd);
+	/* anyone may drop a message here, nobody may list or take another's */
+	if ((fd = ensure_dir(sfd, c->spool, PICKUP_DIR, 01733, 0, 0)) == -1)
+		goto done;
+	close(fd);
 	fd = -1;
 	if ((rfd = ensure_dir(sfd, c->spool, SPOOL_RESOLVER_DIR, 0755, 0,
 	    0)) == -1)
@@ -484,7 +540,8 @@ setup_control(struct master *m)
 	struct sockaddr_un	 sun;
 	struct stat		 st;
 	struct group		*gr;
-	int			 fd, probe;
+	mode_t			 old;
+	int			 fd, probe, r;
 
 	if ((gr = getgrnam(m->conf->admin_group)) == NULL) {
 		log_err("admin_group %s: no such group", m->conf->admin_group);
@@ -528,15 +585,17 @@ setup_control(struct master *m)
 		log_errno("control socket");
 		return -1;
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	/* made 0660 at once; lchown never follows a swapped-in symlink */
+	old = umask(0117);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r == -1) {
 		log_errno("bind %s", m->control_path);
 		close(fd);
 		return -1;
 	}
-	/* run/ is root:admin 0750, so nobody else sees the socket before this */
-	if (chown(m->control_path, 0, gr->gr_gid) == -1 ||
-	    chmod(m->control_path, 0660) == -1) {
-		log_errno("chmod %s", m->control_path);
+	if (lchown(m->control_path, 0, gr->gr_gid) == -1) {
+		log_errno("chown %s", m->control_path);
 		close(fd);
 		unlink(m->control_path);
 		return -1;

@@ -1,6 +1,7 @@
 /* Children: spawn, the channels between them, restart with backoff, stop. */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -17,7 +18,10 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "auth.h"
+#include "import.h"
 #include "master.h"
+#include "tls.h"
 #include "pack.h"
 
 extern char **environ;
@@ -31,6 +35,7 @@ static const enum proc_kind edges[][2] = {
 #define NEDGES	(sizeof(edges) / sizeof(edges[0]))
 
 static void	child_msg(struct ipc_chan *, struct ipc_msg *, void *);
+static void	kill_child(struct master_child *, const char *);
 static void	child_close(struct ipc_chan *, void *);
 static void	restart_cb(evutil_socket_t, short, void *);
 static void	finish_stop(struct master *);
@@ -120,58 +125,134 @@ supervise_init(struct master *m)
 	}
 }
 
-/* In the child, between fork and execve: fd 3 is the channel, nothing else. */
-static void
-exec_child(struct master *m, struct master_child *c, int fd)
-{
-	char		*argv[8];
-	char		 path[PATH_MAX];
-	sigset_t	 none;
+/* What of the master's environment a daemon may see. */
+static const char *const env_keep[] = {
+	"PATH", "TZ", "LANG", "POSTERN_DEBUG", "ASAN_OPTIONS", "UBSAN_OPTIONS",
+	"LSAN_OPTIONS", NULL
+};
 
-	/* own process group: a terminal's ^C goes to the master alone, which
-	 * then stops the children in order */
-	(void)setpgid(0, 0);
+/* fd onto want, close-on-exec off; fd may already be want. */
+static int
+place_fd(int fd, int want)
+{
+	if (fd == want)
+		return fcntl(fd, F_SETFD, 0);
+	return dup2(fd, want) == -1 ? -1 : 0;
+}
+
+/*
+ * In the child, between fork and execve: fd 3 is the channel, fd 4 the
+ * validated config text, 0 is /dev/null, nothing else is open.
+ */
+static void
+exec_child(struct master *m, struct master_child *c, int fd, int conffd)
+{
+	char		*argv[8], *envp[16];
+	char		 path[PATH_MAX];
+	char		**e;
+	sigset_t	 none;
+	size_t		 k, len, n = 0;
+	int		 nullfd;
+
+	/*
+	 * Own session: no controlling terminal, so even with -d a daemon
+	 * cannot push keystrokes into the admin's root shell (TIOCSTI), and
+	 * a terminal's ^C goes to the master alone, which stops the rest.
+	 */
+	(void)setsid();
 	signal(SIGPIPE, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (fd == DAEMON_MASTER_FD) {
-		if (fcntl(fd, F_SETFD, 0) == -1)
-			_exit(127);
-	} else if (dup2(fd, DAEMON_MASTER_FD) == -1)
+	if ((nullfd = open("/dev/null", O_RDONLY)) == -1 || dup2(nullfd, 0) == -1)
 		_exit(127);
-	if (close_range(DAEMON_MASTER_FD + 1, ~0U, 0) == -1) {
-		for (int i = DAEMON_MASTER_FD + 1; i < 1024; i++)
+	/* move both out of the way first: one may sit on the other's number */
+	if (fd < DAEMON_CONFIG_FD + 1 &&
+	    (fd = fcntl(fd, F_DUPFD_CLOEXEC, DAEMON_CONFIG_FD + 1)) == -1)
+		_exit(127);
+	if (conffd < DAEMON_CONFIG_FD + 1 &&
+	    (conffd = fcntl(conffd, F_DUPFD_CLOEXEC, DAEMON_CONFIG_FD + 1)) == -1)
+		_exit(127);
+	if (place_fd(fd, DAEMON_MASTER_FD) == -1 ||
+	    place_fd(conffd, DAEMON_CONFIG_FD) == -1)
+		_exit(127);
+	if (close_range(DAEMON_CONFIG_FD + 1, ~0U, 0) == -1) {
+		for (int i = DAEMON_CONFIG_FD + 1; i < 1024; i++)
 			(void)close(i);
 	}
+	for (e = environ; *e != NULL && n + 1 < sizeof(envp) / sizeof(envp[0]); e++) {
+		for (k = 0; env_keep[k] != NULL; k++) {
+			len = strlen(env_keep[k]);
+			if (strncmp(*e, env_keep[k], len) == 0 && (*e)[len] == '=') {
+				envp[n++] = *e;
+				break;
+			}
+		}
+	}
+	envp[n] = NULL;
 	if (supervise_prog_path(path, sizeof(path), m->libexec, c->prog) == -1 ||
 	    supervise_argv(argv, sizeof(argv) / sizeof(argv[0]), c->prog,
 	    m->conf_path, m->foreground) == -1)
 		_exit(127);
-	execve(path, argv, environ);
+	execve(path, argv, envp);
 	log_errno("execve %s", path);
 	_exit(127);
+}
+
+/* A sealed memfd holding the validated config text, at offset 0. */
+static int
+config_memfd(const struct buf *text)
+{
+	size_t	 off = 0;
+	ssize_t	 w;
+	int	 fd;
+
+	if ((fd = memfd_create("postern.conf", MFD_CLOEXEC | MFD_ALLOW_SEALING)) == -1)
+		return -1;
+	while (off < text->len) {
+		if ((w = write(fd, text->p + off, text->len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	if (lseek(fd, 0, SEEK_SET) == -1 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+	    F_SEAL_SEAL) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static int
 spawn(struct master *m, struct master_child *c)
 {
-	int	 sv[2];
+	int	 sv[2], conffd;
 	pid_t	 pid;
 
+	if ((conffd = config_memfd(&m->conf_text)) == -1) {
+		log_errno("config for %s", c->name);
+		return -1;
+	}
 	if (ipc_socketpair(sv) == -1) {
 		log_errno("socketpair for %s", c->name);
+		close(conffd);
 		return -1;
 	}
 	if ((pid = fork()) == -1) {
 		log_errno("fork for %s", c->name);
 		close(sv[0]);
 		close(sv[1]);
+		close(conffd);
 		return -1;
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		exec_child(m, c, sv[1]);
+		exec_child(m, c, sv[1], conffd);
 	}
+	close(conffd);
 	close(sv[1]);
 	c->pid = pid;
 	c->started = time(NULL);
@@ -266,6 +347,10 @@ send_own_fds(struct master *m, struct master_child *c)
 			r = ipc_send_buf(c->chan, IPC_LISTENER, 0, fd, &b);
 		}
 		buf_free(&b);
+		if (r == 0)
+			r = tls_send_certs(m->conf, c->chan);
+		if (r == 0)
+			r = tls_start_signer(m, c->chan);
 	} else if (c->kind == PROC_QUEUE) {
 		if ((fd = fcntl(m->control_fd, F_DUPFD_CLOEXEC, 0)) == -1) {
 			log_errno("dup control socket");
@@ -326,9 +411,13 @@ restart_cb(evutil_socket_t fd, short ev, void *arg)
 
 	if (m->stopping || c->pid != 0)
 		return;
-	if (start_child(m, c) == -1 && c->pid == 0) {
+	if (start_child(m, c) == -1) {
 		snprintf(why, sizeof(why), "could not start %s", c->name);
-		schedule_restart(m, c, why);
+		/* half set up (no START sent): kill it; the reaper retries */
+		if (c->pid > 0)
+			kill_child(c, "set-up failed");
+		else
+			schedule_restart(m, c, why);
 	}
 }
 
@@ -366,7 +455,21 @@ child_msg(struct ipc_chan *ch, struct ipc_msg *msg, void *arg)
 		}
 		log_info("%s started (pid %ld)", c->name, (long)c->pid);
 		break;
-	/* PAM checks and local deliveries (later issues) arrive here */
+	case IPC_AUTH_REQ:
+		if (c->kind != PROC_SMTPD || msg->fd != -1) {
+			drop_child(c, "AUTH_REQ from a process that may not ask");
+			return;
+		}
+		auth_request(the_master, msg);
+		break;
+	case IPC_PICKUP_DONE:
+		if (c->kind != PROC_QUEUE || msg->fd != -1) {
+			drop_child(c, "PICKUP_DONE from a process that may not send it");
+			return;
+		}
+		pickup_done(the_master, msg);
+		break;
+	/* local deliveries (a later issue) arrive here */
 	default:
 		log_err("%s (pid %ld) sent unexpected %s", c->name,
 		    (long)c->pid, ipc_type_name(msg->type));
@@ -419,8 +522,10 @@ reap(struct master *m)
 		for (k = PROC_SMTPD; k < PROC_MAX; k++)
 			if (m->child[k].pid == pid)
 				c = &m->child[k];
-		if (c == NULL)
+		if (c == NULL) {
+			auth_child_reaped(pid);
 			continue;
+		}
 		c->pid = 0;
 		if (c->chan != NULL) {
 			ipc_chan_free(c->chan);

@@ -61,3 +61,23 @@ def test_every_daemon_is_restarted_after_kill_9(postern, sink):
     send(postern, "alice@example.org", ["bob@example.com"])
     sink.wait_messages(1)
     assert postern.proc.poll() is None
+
+
+def test_reload_that_moves_listeners_is_refused(postern):
+    text = postern.conf.read_text()
+    port2 = postern.port + 1 if postern.port < 65000 else postern.port - 1
+    # a new listener block in front of the existing one moves its index
+    changed = text.replace("listener mx {",
+                           f"listener first {{\n\tlisten = 127.0.0.1:{port2}\n}}\n"
+                           "listener mx {", 1)
+    postern.conf.write_text(changed.replace("max_message_size = 1M", "max_message_size = 3M"))
+    os.kill(postern.proc.pid, signal.SIGHUP)
+    wait_for(lambda: "listeners were added, removed or moved" in postern.log_text(), 10,
+             "the reload to be refused")
+    assert ehlo_size(postern) == 1024 * 1024
+    # a daemon restarted now runs the validated config, not the file on disk
+    old = postern.pid_of("postern-smtpd")
+    os.kill(old, signal.SIGKILL)
+    wait_for(lambda: postern.pid_of("postern-smtpd") not in (None, old), 20, "a new smtpd")
+    wait_for(postern._accepts, 20, "the new smtpd")
+    assert ehlo_size(postern) == 1024 * 1024

@@ -59,3 +59,21 @@ def test_sigterm_stops_everything_cleanly(postern):
         assert not os.path.exists(f"/proc/{pid}") or \
             open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] == "Z"
     assert not (postern.spool / "run" / "control").exists()
+
+
+def test_daemons_have_no_terminal_and_a_minimal_environment(postern):
+    allowed = {"PATH", "TZ", "LANG", "POSTERN_DEBUG", "ASAN_OPTIONS", "UBSAN_OPTIONS",
+               "LSAN_OPTIONS"}
+    master_sid = int(open(f"/proc/{postern.proc.pid}/stat").read().split(")")[1].split()[3])
+    for name in EXPECTED:
+        pid = postern.pid_of(name)
+        fields = open(f"/proc/{pid}/stat").read().split(")")[1].split()
+        session, tty_nr = int(fields[3]), int(fields[4])
+        # its own session, no controlling terminal (no TIOCSTI into a root shell)
+        assert session == pid and session != master_sid
+        assert tty_nr == 0
+        env = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        names = {e.split(b"=", 1)[0].decode() for e in env if e}
+        assert names <= allowed, f"{name} got {names - allowed}"
+        # stdin is /dev/null; fds beyond the channel are only its own
+        assert os.readlink(f"/proc/{pid}/fd/0") == "/dev/null"
