@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
@@ -413,5 +415,120 @@ done:
 		buf_free(&rows[i].error);
 	}
 	free(rows);
+	return r ? -1 : 0;
+}
+
+static int
+contains_ci(const char *hay, const char *needle)
+{
+	return strcasestr(hay, needle) != NULL;
+}
+
+static int
+in_domain(const char *addr, const char *domain)
+{
+	const char	*at = strrchr(addr, '@');
+	size_t		 dl, al;
+
+	if (at == NULL)
+		return 0;
+	at++;
+	if (*domain == '@')
+		domain++;
+	dl = strlen(domain);
+	al = strlen(at);
+	/* the domain itself, or one of its subdomains */
+	return strcasecmp(at, domain) == 0 ||
+	    (al > dl && at[al - dl - 1] == '.' && strcasecmp(at + al - dl, domain) == 0);
+}
+
+int
+ctl_entry_matches(const struct ctl_entry *e, const struct ctl_filter *f,
+    time_t now)
+{
+	size_t	 i;
+	int	 hit;
+
+	if (f->sender && !contains_ci(e->sender, f->sender))
+		return 0;
+	if (f->state >= 0 && e->state != (uint32_t)f->state)
+		return 0;
+	if (f->older && (int64_t)now - (int64_t)e->arrival < (int64_t)f->older)
+		return 0;
+	if (f->rcpt) {
+		for (hit = 0, i = 0; i < e->nrcpt && !hit; i++)
+			hit = contains_ci(e->rcpts[i].address, f->rcpt);
+		if (!hit)
+			return 0;
+	}
+	if (f->domain) {
+		for (hit = 0, i = 0; i < e->nrcpt && !hit; i++)
+			hit = in_domain(e->rcpts[i].address, f->domain);
+		if (!hit)
+			return 0;
+	}
+	return 1;
+}
+
+int
+ctl_format_mailq(struct buf *b, const struct ctl_entry *e, size_t n)
+{
+	struct buf	 s;
+	char		 when[32];
+	struct tm	 tm;
+	time_t		 t;
+	uint64_t	 bytes = 0;
+	size_t		 i, k;
+	int		 r = 0;
+
+	if (n == 0)
+		return buf_appends(b, "Mail queue is empty\n");
+	buf_init(&s);
+	r |= buf_appends(b, "-Queue ID-  --Size-- ----Arrival Time---- "
+	    "-Sender/Recipient-------\n");
+	for (i = 0; i < n && r == 0; i++) {
+		t = (time_t)e[i].arrival;
+		if (localtime_r(&t, &tm) == NULL ||
+		    strftime(when, sizeof(when), "%a %b %e %H:%M:%S", &tm) == 0)
+			strlcpy(when, "?", sizeof(when));
+		buf_reset(&s);
+		r |= ctl_term_safe(&s, e[i].id);
+		/* as Postfix: '*' active, '!' held */
+		r |= buf_appends(&s, e[i].state == QSTATE_ACTIVE ? "*" :
+		    e[i].state == QSTATE_HELD ? "!" : "");
+		r |= buf_cstr(&s) == NULL;
+		if (r)
+			break;
+		r |= buf_appendf(b, "%-11s %8" PRIu64 " %-20s  ", s.p, e[i].size, when);
+		buf_reset(&s);
+		r |= ctl_term_safe(&s, e[i].sender[0] ? e[i].sender : "MAILER-DAEMON");
+		r |= buf_cstr(&s) == NULL;
+		if (r)
+			break;
+		r |= buf_appendf(b, "%s\n", s.p);
+		if (e[i].last_error[0]) {
+			buf_reset(&s);
+			r |= ctl_term_safe(&s, e[i].last_error);
+			r |= buf_cstr(&s) == NULL;
+			if (r)
+				break;
+			r |= buf_appendf(b, "%45s(%s)\n", "", s.p);
+		}
+		for (k = 0; k < e[i].nrcpt; k++) {
+			if (e[i].rcpts[k].state != 0)
+				continue;	/* only what is still to be done */
+			buf_reset(&s);
+			r |= ctl_term_safe(&s, e[i].rcpts[k].address);
+			r |= buf_cstr(&s) == NULL;
+			if (r)
+				break;
+			r |= buf_appendf(b, "%45s%s\n", "", s.p);
+		}
+		r |= buf_appendc(b, '\n');
+		bytes = bytes + e[i].size < bytes ? UINT64_MAX : bytes + e[i].size;
+	}
+	r |= buf_appendf(b, "-- %" PRIu64 " Kbytes in %zu Request%s.\n",
+	    (bytes + 1023) / 1024, n, n == 1 ? "" : "s");
+	buf_free(&s);
 	return r ? -1 : 0;
 }

@@ -31,7 +31,18 @@ struct ctl_entry {
 	size_t		 nrcpt;
 };
 
+/* What `posternctl queue` shows: NULL/0/-1 fields match everything. */
+struct ctl_filter {
+	const char	*sender;	/* substring, case-insensitive */
+	const char	*rcpt;		/* substring of any recipient */
+	const char	*domain;	/* any recipient in it or a subdomain */
+	uint64_t	 older;		/* arrived at least this many seconds ago */
+	int		 state;		/* enum queue_state, or -1 */
+};
+
 int		 ctl_entry_unpack(const void *, size_t, struct ctl_entry *);
+int		 ctl_entry_matches(const struct ctl_entry *, const struct ctl_filter *,
+		    time_t now);
 void		 ctl_entry_free(struct ctl_entry *);
 size_t		 ctl_entry_pending(const struct ctl_entry *);
 
@@ -50,5 +61,9 @@ int		 ctl_json_entry(struct buf *, const struct ctl_entry *);
 /* The whole table, total line included. */
 int		 ctl_format_table(struct buf *, const struct ctl_entry *, size_t,
 		    time_t now);
+
+/* sendmail/Postfix mailq format: id (* active, ! held), size, arrival,
+ * sender; the last error and pending recipients indented below. */
+int		 ctl_format_mailq(struct buf *, const struct ctl_entry *, size_t);
 
 #endif

@@ -28,14 +28,23 @@ static void
 usage(int code)
 {
 	fprintf(code ? stderr : stdout,
-	    "usage: posternctl [-f config] queue [--json]\n"
+	    "usage: posternctl [-f config] queue [--json] [--sender S] [--rcpt R]\n"
+	    "                  [--domain D] [--older AGE] [--state STATE]\n"
 	    "       posternctl [-f config] flush [QUEUE_ID]\n"
+	    "       posternctl check-config [FILE]\n"
+	    "       mailq [-C config]\n"
 	    "\n"
-	    "  queue        list the queued messages\n"
-	    "    --json     as a JSON array: id, arrival, size, sender, state,\n"
-	    "               next_try, last_error, recipients [{address, state}]\n"
-	    "  flush [ID]   try every deferred message (or one) now\n"
-	    "  -f config    default %s\n", POSTERN_CONF_DEFAULT);
+	    "  queue          list the queued messages\n"
+	    "    --json       as a JSON array: id, arrival, size, sender, state,\n"
+	    "                 next_try, last_error, recipients [{address, state}]\n"
+	    "    --sender S   sender contains S\n"
+	    "    --rcpt R     a recipient contains R\n"
+	    "    --domain D   a recipient is in domain D or a subdomain of it\n"
+	    "    --older AGE  arrived at least AGE ago (30m, 2h, 1d)\n"
+	    "    --state ST   active, deferred or held\n"
+	    "  flush [ID]     try every deferred message (or one) now\n"
+	    "  check-config   check a configuration file (default: -f's)\n"
+	    "  -f config      default %s\n", POSTERN_CONF_DEFAULT);
 	exit(code);
 }
 
@@ -142,9 +151,14 @@ out(const struct buf *b)
 	}
 }
 
+enum listing { LIST_TABLE, LIST_JSON, LIST_MAILQ };
+
 static int
-cmd_queue(int fd, int json)
+cmd_queue(int fd, enum listing how, const struct ctl_filter *f)
 {
+	int			 json = how == LIST_JSON;
+	time_t			 now = time(NULL);
+	size_t			 seen = 0;
 	struct ctl_entry	*ents = NULL, *ne;
 	struct ipc_msg		 m;
 	struct unpack		 u;
@@ -186,6 +200,11 @@ cmd_queue(int fd, int json)
 			    "from postern\n");
 			return 1;
 		}
+		seen++;
+		if (!ctl_entry_matches(&ents[json ? 0 : n], f, now)) {
+			ctl_entry_free(&ents[json ? 0 : n]);
+			continue;
+		}
 		if (json) {
 			buf_reset(&b);
 			if ((n > 0 && buf_appends(&b, ",\n") == -1) ||
@@ -204,13 +223,14 @@ cmd_queue(int fd, int json)
 		    "postern\n");
 		return 1;
 	}
-	if (count != n)
+	if (count != seen)
 		fprintf(stderr, "posternctl: warning: postern announced %u "
-		    "entries, %zu arrived\n", count, n);
+		    "entries, %zu arrived\n", count, seen);
 	if (json)
 		fputs("]\n", stdout);
 	else {
-		if (ctl_format_table(&b, ents, n, time(NULL)) == -1) {
+		if ((how == LIST_MAILQ ? ctl_format_mailq(&b, ents, n) :
+		    ctl_format_table(&b, ents, n, now)) == -1) {
 			fprintf(stderr, "posternctl: out of memory\n");
 			return 1;
 		}
@@ -270,19 +290,80 @@ cmd_flush(int fd, const char *id)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+static int
+cmd_check_config(const char *path)
+{
+	struct config	*c;
+	struct buf	 err;
+
+	buf_init(&err);
+	if ((c = config_load(path, &err)) == NULL) {
+		fputs(buf_cstr(&err) ? err.p : "configuration error\n", stderr);
+		buf_free(&err);
+		return 1;
+	}
+	printf("%s: configuration OK\n", path);
+	config_free(c);
+	buf_free(&err);
+	return 0;
+}
+
+static int
+parse_state(const char *s)
+{
+	if (strcmp(s, "active") == 0)
+		return QSTATE_ACTIVE;
+	if (strcmp(s, "deferred") == 0)
+		return QSTATE_DEFERRED;
+	if (strcmp(s, "held") == 0)
+		return QSTATE_HELD;
+	fprintf(stderr, "posternctl: --state: '%s' is not active, deferred "
+	    "or held\n", s);
+	exit(2);
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option queue_opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "sender", required_argument, NULL, 's' },
+		{ "rcpt", required_argument, NULL, 'r' },
+		{ "domain", required_argument, NULL, 'D' },
+		{ "older", required_argument, NULL, 'o' },
+		{ "state", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct ctl_filter filter = { NULL, NULL, NULL, 0, -1 };
 	struct config	*c;
 	struct buf	 err;
-	const char	*conf = POSTERN_CONF_DEFAULT, *verb;
-	int		 ch, fd, json = 0, r;
+	const char	*conf = POSTERN_CONF_DEFAULT, *verb, *prog;
+	enum listing	 how = LIST_TABLE;
+	int		 ch, fd, r;
 
+	/* invoked as mailq: the sendmail-compatible listing, -C as sendmail */
+	prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	if (strcmp(prog, "mailq") == 0) {
+		while ((ch = getopt(argc, argv, "C:")) != -1) {
+			if (ch != 'C')
+				usage(2);
+			conf = optarg;
+		}
+		if (optind != argc)
+			usage(2);
+		buf_init(&err);
+		if ((c = config_load(conf, &err)) == NULL) {
+			fputs(buf_cstr(&err) ? err.p : "configuration error\n", stderr);
+			return 1;
+		}
+		buf_free(&err);
+		fd = ctl_connect(c);
+		r = cmd_queue(fd, LIST_MAILQ, &filter);
+		close(fd);
+		config_free(c);
+		return r;
+	}
 	while ((ch = getopt(argc, argv, "+f:h")) != -1) {
 		switch (ch) {
 		case 'f':
@@ -302,6 +383,11 @@ main(int argc, char **argv)
 	verb = argv[0];
 	if (strcmp(verb, "help") == 0)
 		usage(0);
+	if (strcmp(verb, "check-config") == 0) {
+		if (argc > 2)
+			usage(2);
+		return cmd_check_config(argc == 2 ? argv[1] : conf);
+	}
 	if (strcmp(verb, "queue") != 0 && strcmp(verb, "flush") != 0) {
 		fprintf(stderr, "posternctl: unknown command '%s'\n", verb);
 		usage(2);
@@ -310,10 +396,36 @@ main(int argc, char **argv)
 	if (strcmp(verb, "queue") == 0) {
 		while ((ch = getopt_long(argc, argv, "+h", queue_opts,
 		    NULL)) != -1) {
-			if (ch == 'j')
-				json = 1;
-			else
+			uint64_t secs;
+
+			switch (ch) {
+			case 'j':
+				how = LIST_JSON;
+				break;
+			case 's':
+				filter.sender = optarg;
+				break;
+			case 'r':
+				filter.rcpt = optarg;
+				break;
+			case 'D':
+				filter.domain = optarg;
+				break;
+			case 'o':
+				if (config_parse_duration(optarg, &secs, 0) == -1) {
+					fprintf(stderr, "posternctl: --older: '%s' "
+					    "is not an age like 30m, 2h or 1d\n",
+					    optarg);
+					exit(2);
+				}
+				filter.older = secs;
+				break;
+			case 'S':
+				filter.state = parse_state(optarg);
+				break;
+			default:
 				usage(ch == 'h' ? 0 : 2);
+			}
 		}
 		if (optind != argc)
 			usage(2);
@@ -328,7 +440,7 @@ main(int argc, char **argv)
 	buf_free(&err);
 	fd = ctl_connect(c);
 	if (strcmp(verb, "queue") == 0)
-		r = cmd_queue(fd, json);
+		r = cmd_queue(fd, how, &filter);
 	else
 		r = cmd_flush(fd, argc == 2 ? argv[1] : "");
 	close(fd);

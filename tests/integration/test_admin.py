@@ -2,7 +2,7 @@
 import json
 import subprocess
 
-from conftest import BUILD, ROOT
+from conftest import BUILD, ROOT, wait_for
 
 
 def run(*args):
@@ -46,3 +46,48 @@ def test_queue_listing_shows_a_waiting_message(postern, sink):
     assert qid in text and "alice@example.org" in text
     assert "1 message" in text
     json.dumps(entries)
+
+
+def test_queue_filters_and_mailq_listing(postern, sink, tmp_path):
+    sink.stop()
+    from test_delivery import send
+    a = send(postern, "alice@example.org", ["bob@example.com"])
+    b = send(postern, "carol@example.org", ["dave@example.net"])
+    wait_for(lambda: all(e["last_error"] for e in postern.queue()) and len(postern.queue()) == 2,
+             20, "both messages deferred")
+
+    def ids(*args):
+        return [e["id"] for e in json.loads(postern.ctl("queue", "--json", *args).stdout)]
+
+    assert sorted(ids()) == sorted([a, b])
+    assert ids("--sender", "ALICE") == [a]
+    assert ids("--rcpt", "dave@") == [b]
+    assert ids("--domain", "example.net") == [b]
+    assert ids("--state", "deferred", "--domain", "example.com") == [a]
+    assert ids("--state", "held") == []
+    assert ids("--older", "1h") == []
+    text = postern.ctl("queue", "--sender", "carol").stdout
+    assert b in text and a not in text and "1 message" in text
+    r = postern.ctl("queue", "--state", "frozen", check=False)
+    assert r.returncode == 2 and "--state" in r.stderr
+
+    # invoked as mailq, it lists like sendmail's mailq
+    mailq = tmp_path / "mailq"
+    mailq.symlink_to(BUILD / "posternctl")
+    r = run(mailq, "-C", postern.conf)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("-Queue ID-")
+    assert a in r.stdout and "bob@example.com" in r.stdout
+    assert "-- 1 Kbytes in 2 Requests." in r.stdout or "Kbytes in 2 Requests." in r.stdout
+
+
+def test_check_config_names_errors(tmp_path):
+    good = tmp_path / "good.conf"
+    good.write_text(f"spool = {tmp_path}/spool\n")
+    r = run(BUILD / "posternctl", "check-config", good)
+    assert r.returncode == 0 and "configuration OK" in r.stdout
+    bad = tmp_path / "bad.conf"
+    bad.write_text("listener x {\n listen = 127.0.0.1:25\n max_recipients = 0\n}\n")
+    r = run(BUILD / "posternctl", "-f", bad, "check-config")
+    assert r.returncode == 1
+    assert f"{bad}:3: max_recipients: 0 is out of range" in r.stderr

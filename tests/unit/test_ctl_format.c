@@ -234,6 +234,89 @@ test_empty_queue_says_so(void **state)
 	buf_free(&out);
 }
 
+static void
+fill(struct ctl_entry *e, struct ctl_rcpt *r, const char *sender,
+    uint64_t arrival, uint32_t st)
+{
+	memset(e, 0, sizeof(*e));
+	e->id = "1K13SEKSZBWSY2NAYM9";
+	e->sender = (char *)sender;
+	e->arrival = arrival;
+	e->state = st;
+	e->size = 2048;
+	e->last_error = "";
+	e->rcpts = r;
+	e->nrcpt = 2;
+	r[0].address = "bob@mail.Example.com";
+	r[0].state = 0;
+	r[1].address = "carol@example.net";
+	r[1].state = 1;
+}
+
+static void
+test_filters_narrow_the_listing(void **state)
+{
+	struct ctl_entry	 e;
+	struct ctl_rcpt		 r[2];
+	struct ctl_filter	 none = { NULL, NULL, NULL, 0, -1 };
+	struct ctl_filter	 f;
+
+	(void)state;
+	fill(&e, r, "Alice@example.org", 1000, QSTATE_DEFERRED);
+	assert_true(ctl_entry_matches(&e, &none, 2000));
+	f = none; f.sender = "alice@";
+	assert_true(ctl_entry_matches(&e, &f, 2000));
+	f = none; f.sender = "mallory";
+	assert_false(ctl_entry_matches(&e, &f, 2000));
+	f = none; f.rcpt = "CAROL";
+	assert_true(ctl_entry_matches(&e, &f, 2000));
+	f = none; f.domain = "example.com";
+	assert_true(ctl_entry_matches(&e, &f, 2000));	/* a subdomain */
+	f = none; f.domain = "@example.net";
+	assert_true(ctl_entry_matches(&e, &f, 2000));
+	f = none; f.domain = "ample.com";		/* not a label boundary */
+	assert_false(ctl_entry_matches(&e, &f, 2000));
+	f = none; f.older = 1000;
+	assert_true(ctl_entry_matches(&e, &f, 2000));
+	f = none; f.older = 1001;
+	assert_false(ctl_entry_matches(&e, &f, 2000));
+	f = none; f.state = QSTATE_HELD;
+	assert_false(ctl_entry_matches(&e, &f, 2000));
+	f = none; f.state = QSTATE_DEFERRED; f.domain = "example.com";
+	assert_true(ctl_entry_matches(&e, &f, 2000));
+}
+
+static void
+test_mailq_lists_pending_recipients_and_marks_states(void **state)
+{
+	struct ctl_entry	 e[2];
+	struct ctl_rcpt		 r[2][2];
+	struct buf		 b;
+
+	(void)state;
+	fill(&e[0], r[0], "alice@example.org", 1000, QSTATE_ACTIVE);
+	fill(&e[1], r[1], "", 1000, QSTATE_HELD);
+	e[1].id = "1K13SEKSZBWSY2NAYMA";
+	e[1].last_error = "451 4.3.2 try later";
+	buf_init(&b);
+	assert_int_equal(ctl_format_mailq(&b, e, 2), 0);
+	buf_cstr(&b);
+	assert_non_null(strstr(b.p, "-Queue ID-"));
+	assert_non_null(strstr(b.p, "1K13SEKSZBWSY2NAYM9*"));
+	assert_non_null(strstr(b.p, "1K13SEKSZBWSY2NAYMA!"));
+	assert_non_null(strstr(b.p, "MAILER-DAEMON"));
+	assert_non_null(strstr(b.p, "(451 4.3.2 try later)"));
+	assert_non_null(strstr(b.p, "bob@mail.Example.com"));
+	/* delivered recipients are not listed */
+	assert_null(strstr(b.p, "carol@example.net"));
+	assert_non_null(strstr(b.p, "-- 4 Kbytes in 2 Requests."));
+	buf_free(&b);
+	buf_init(&b);
+	assert_int_equal(ctl_format_mailq(&b, e, 0), 0);
+	assert_string_equal(buf_cstr(&b), "Mail queue is empty\n");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -249,6 +332,8 @@ main(void)
 		cmocka_unit_test(test_entry_with_lying_count_or_trailing_bytes_is_refused),
 		cmocka_unit_test(test_table_aligns_columns_and_totals),
 		cmocka_unit_test(test_empty_queue_says_so),
+		cmocka_unit_test(test_filters_narrow_the_listing),
+		cmocka_unit_test(test_mailq_lists_pending_recipients_and_marks_states),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
