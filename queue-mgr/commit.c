@@ -21,6 +21,7 @@ struct commit_waiter {
 	struct qmsg			*m;
 	uint32_t			 smtpd_gen;
 	uint32_t			 reqid;
+	int				 pickup;	/* the master asked, not smtpd */
 };
 
 static TAILQ_HEAD(, commit_waiter) commit_waiters =
@@ -89,37 +90,66 @@ commit_schedule(void)
 	evtimer_add(commit_ev, &tv);
 }
 
-void
-commit_enqueue(struct qmsg *m, uint32_t smtpd_gen, uint32_t reqid)
+/*
+ * Tells whoever asked: smtpd (COMMITTED, or TEMPFAIL with reply), or the
+ * master for a pickup file (PICKUP_DONE: OK, or LATER with reply).
+ */
+static void
+waiter_reply(const struct commit_waiter *w, int durable, const char *reply)
 {
-	struct commit_waiter	*w;
+	struct buf b;
+
+	buf_init(&b);
+	if (w->pickup) {
+		if (qmgr.master != NULL && pack_u32(&b, durable ? PICKUP_OK :
+		    PICKUP_LATER) == 0 && pack_str(&b, durable ? w->m->qid :
+		    reply) == 0)
+			ipc_send_buf(qmgr.master, IPC_PICKUP_DONE, w->reqid, -1, &b);
+	} else if (qmgr.smtpd != NULL && qmgr.smtpd_gen == w->smtpd_gen &&
+	    pack_str(&b, durable ? w->m->qid : reply) == 0)
+		ipc_send_buf(qmgr.smtpd, durable ? IPC_MSG_COMMITTED :
+		    IPC_MSG_TEMPFAIL, w->reqid, -1, &b);
+	buf_free(&b);
+}
+
+static void
+enqueue(struct qmsg *m, uint32_t smtpd_gen, uint32_t reqid, int pickup)
+{
+	struct commit_waiter	*w, tmp;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		/* cannot wait for it: make it durable now instead */
 		log_errno("commit: waiter");
-		if (spool_flush(qmgr.spool) == 0) {
-			if (qmgr.smtpd != NULL && qmgr.smtpd_gen == smtpd_gen) {
-				struct buf b;
-
-				buf_init(&b);
-				if (pack_str(&b, m->qid) == 0)
-					ipc_send_buf(qmgr.smtpd,
-					    IPC_MSG_COMMITTED, reqid, -1, &b);
-				buf_free(&b);
-			}
-			sched_add(m);
-		} else {
+		tmp.m = m;
+		tmp.smtpd_gen = smtpd_gen;
+		tmp.reqid = reqid;
+		tmp.pickup = pickup;
+		if (spool_flush(qmgr.spool) == 0)
+			waiter_reply(&tmp, 1, NULL);
+		else
 			qmgr_spool_failed(m->qid);
-			sched_add(m);	/* it is in the spool; deliver it */
-		}
+		sched_add(m);	/* it is in the spool either way; deliver it */
 		return;
 	}
 	w->m = m;
 	w->smtpd_gen = smtpd_gen;
 	w->reqid = reqid;
+	w->pickup = pickup;
 	TAILQ_INSERT_TAIL(&commit_waiters, w, entry);
 	commit_nwait++;
 	commit_schedule();
+}
+
+void
+commit_enqueue(struct qmsg *m, uint32_t smtpd_gen, uint32_t reqid)
+{
+	enqueue(m, smtpd_gen, reqid, 0);
+}
+
+void
+commit_enqueue_pickup(struct qmsg *m, uint32_t reqid)
+{
+	enqueue(m, 0, reqid, 1);
 }
 
 void
@@ -135,8 +165,6 @@ static void
 commit_take_back(struct commit_waiter *w, const char *reply)
 {
 	DB_TXN		*txn;
-	struct buf	 b;
-
 	int		 gone = 0;
 
 	if (spool_txn_begin(qmgr.spool, &txn) == 0) {
@@ -146,12 +174,7 @@ commit_take_back(struct commit_waiter *w, const char *reply)
 		else
 			spool_txn_abort(qmgr.spool, txn);
 	}
-	if (qmgr.smtpd != NULL && qmgr.smtpd_gen == w->smtpd_gen) {
-		buf_init(&b);
-		if (pack_str(&b, reply) == 0)
-			ipc_send_buf(qmgr.smtpd, IPC_MSG_TEMPFAIL, w->reqid, -1, &b);
-		buf_free(&b);
-	}
+	waiter_reply(w, 0, reply);
 	log_err("%s: not acknowledged: the log flush failed", w->m->qid);
 	if (gone) {
 		sched_msg_free(w->m);
@@ -172,7 +195,6 @@ commit_flush(void)
 {
 	TAILQ_HEAD(, commit_waiter)	 batch = TAILQ_HEAD_INITIALIZER(batch);
 	struct commit_waiter		*w;
-	struct buf			 b;
 	uint64_t			 n = 0;
 	const char			*reply;
 
@@ -199,23 +221,17 @@ commit_flush(void)
 		return;
 	}
 	commit_nflush++;
-	buf_init(&b);
 	while ((w = TAILQ_FIRST(&batch)) != NULL) {
 		TAILQ_REMOVE(&batch, w, entry);
 		n++;
-		/* durable now: only after this may smtpd say 250 */
-		if (qmgr.smtpd != NULL && qmgr.smtpd_gen == w->smtpd_gen) {
-			buf_reset(&b);
-			if (pack_str(&b, w->m->qid) == 0)
-				ipc_send_buf(qmgr.smtpd, IPC_MSG_COMMITTED,
-				    w->reqid, -1, &b);
-		}
+		/* durable now: only after this may smtpd say 250, or the
+		 * master remove the pickup file */
+		waiter_reply(w, 1, NULL);
 		log_info("%s: from=<%s>, size=%" PRIu64 ", nrcpt=%u (queue active)",
 		    w->m->qid, w->m->env.sender, w->m->env.size, w->m->env.nrcpt);
 		sched_add(w->m);
 		free(w);
 	}
-	buf_free(&b);
 	commit_nmsgs += n;
 	if (n > 0)
 		log_debug("commit: %" PRIu64 " messages in one flush "

@@ -290,6 +290,10 @@ int	 bounce_create(DB_TXN *, const char *qid, const struct qenv *orig,
 /* m is committed (NOSYNC); after the next flush tell smtpd (if the same
  * channel generation is still there) and hand m to the scheduler. */
 void	 commit_enqueue(struct qmsg *m, uint32_t smtpd_gen, uint32_t reqid);
+/* The same for a pickup file; the master gets IPC_PICKUP_DONE. */
+void	 commit_enqueue_pickup(struct qmsg *m, uint32_t reqid);
+/* IPC_PICKUP from the master (pickup.c). */
+void	 pickup_import(struct ipc_msg *);
 /* Some other NOSYNC commit wants flushing soon. */
 void	 commit_dirty(void);
 /* Flush now (shutdown). */

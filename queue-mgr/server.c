@@ -526,6 +526,9 @@ master_msg_cb(struct ipc_chan *c, struct ipc_msg *msg, void *arg)
 		log_info("queue-mgr started");
 		sched_run();
 		break;
+	case IPC_PICKUP:
+		pickup_import(msg);
+		break;
 	default:
 		log_warn("master: unexpected %s, ignored", ipc_type_name(msg->type));
 		break;
