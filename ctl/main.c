@@ -31,6 +31,7 @@ usage(int code)
 	    "usage: posternctl [-f config] queue [--json] [--sender S] [--rcpt R]\n"
 	    "                  [--domain D] [--older AGE] [--state STATE]\n"
 	    "       posternctl [-f config] flush [QUEUE_ID]\n"
+	    "       posternctl [-f config] hold|release QUEUE_ID\n"
 	    "       posternctl check-config [FILE]\n"
 	    "       mailq [-C config]\n"
 	    "\n"
@@ -43,6 +44,8 @@ usage(int code)
 	    "    --older AGE  arrived at least AGE ago (30m, 2h, 1d)\n"
 	    "    --state ST   active, deferred or held\n"
 	    "  flush [ID]     try every deferred message (or one) now\n"
+	    "  hold ID        never try this message until released\n"
+	    "  release ID     try a held message now\n"
 	    "  check-config   check a configuration file (default: -f's)\n"
 	    "  -f config      default %s\n", POSTERN_CONF_DEFAULT);
 	exit(code);
@@ -244,8 +247,9 @@ cmd_queue(int fd, enum listing how, const struct ctl_filter *f)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* A verb naming one message (or, for flush, "" for all): OK text or error. */
 static int
-cmd_flush(int fd, const char *id)
+cmd_id_verb(int fd, uint32_t type, const char *id)
 {
 	struct ipc_msg	 m;
 	struct unpack	 u;
@@ -267,7 +271,7 @@ cmd_flush(int fd, const char *id)
 		fprintf(stderr, "posternctl: out of memory\n");
 		return 1;
 	}
-	ctl_send(fd, IPC_CTL_FLUSH, &b);
+	ctl_send(fd, type, &b);
 	ctl_recv(fd, &m, payload);
 	if (m.type == IPC_CTL_ERROR)
 		ctl_fail(&m);
@@ -388,7 +392,8 @@ main(int argc, char **argv)
 			usage(2);
 		return cmd_check_config(argc == 2 ? argv[1] : conf);
 	}
-	if (strcmp(verb, "queue") != 0 && strcmp(verb, "flush") != 0) {
+	if (strcmp(verb, "queue") != 0 && strcmp(verb, "flush") != 0 &&
+	    strcmp(verb, "hold") != 0 && strcmp(verb, "release") != 0) {
 		fprintf(stderr, "posternctl: unknown command '%s'\n", verb);
 		usage(2);
 	}
@@ -429,7 +434,7 @@ main(int argc, char **argv)
 		}
 		if (optind != argc)
 			usage(2);
-	} else if (argc > 2)
+	} else if (argc > 2 || (strcmp(verb, "flush") != 0 && argc != 2))
 		usage(2);
 
 	buf_init(&err);
@@ -442,7 +447,9 @@ main(int argc, char **argv)
 	if (strcmp(verb, "queue") == 0)
 		r = cmd_queue(fd, how, &filter);
 	else
-		r = cmd_flush(fd, argc == 2 ? argv[1] : "");
+		r = cmd_id_verb(fd, strcmp(verb, "hold") == 0 ? IPC_CTL_HOLD :
+		    strcmp(verb, "release") == 0 ? IPC_CTL_RELEASE : IPC_CTL_FLUSH,
+		    argc == 2 ? argv[1] : "");
 	close(fd);
 	config_free(c);
 	return r;

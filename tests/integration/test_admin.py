@@ -2,7 +2,9 @@
 import json
 import subprocess
 
-from conftest import BUILD, ROOT, wait_for
+import time
+
+from conftest import BUILD, ROOT, SLOW, wait_for
 
 
 def run(*args):
@@ -91,3 +93,25 @@ def test_check_config_names_errors(tmp_path):
     r = run(BUILD / "posternctl", "-f", bad, "check-config")
     assert r.returncode == 1
     assert f"{bad}:3: max_recipients: 0 is out of range" in r.stderr
+
+
+def test_hold_and_release_from_posternctl(postern, sink):
+    sink.stop()
+    from test_delivery import send
+    qid = send(postern, "alice@example.org", ["bob@example.com"])
+    wait_for(lambda: [e for e in postern.queue() if e["last_error"]], 20, "a deferral")
+    r = postern.ctl("hold", qid)
+    assert r.returncode == 0
+    assert postern.queue()[0]["state"] == "held"
+    assert "held" in postern.ctl("queue").stdout
+    sink.start()
+    # a held message is not tried, not even by flush
+    postern.ctl("flush")
+    time.sleep(1.5 * SLOW)      # proving a negative: nothing arrives meanwhile
+    assert sink.messages == []
+    assert postern.ctl("release", qid).returncode == 0
+    sink.wait_messages(1)
+    r = postern.ctl("hold", "NOSUCHMESSAGE0000000", check=False)
+    assert r.returncode == 1
+    r = postern.ctl("hold", check=False)
+    assert r.returncode == 2
