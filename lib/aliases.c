@@ -12,32 +12,6 @@
 #define ALIAS_NAME_MAX	64
 
 static int
-strlist_push(struct strlist *l, const char *s, size_t n)
-{
-	char **nv;
-
-	if ((nv = reallocarray(l->v, l->n + 1, sizeof(*nv))) == NULL)
-		return -1;
-	l->v = nv;
-	if ((l->v[l->n] = strndup(s, n)) == NULL)
-		return -1;
-	l->n++;
-	return 0;
-}
-
-static void
-strlist_clear(struct strlist *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static int
 valid_name(const char *s, size_t n)
 {
 	size_t i;
@@ -81,7 +55,7 @@ split_targets(const char *s, size_t n, struct strlist *out, const char **bad)
 			*bad = "NUL byte";
 			return -1;
 		}
-		if (strlist_push(out, s + st, en - st) == -1) {
+		if (strlist_add(out, s + st, en - st) == -1) {
 			*bad = "out of memory";
 			return -1;
 		}
@@ -179,7 +153,7 @@ aliases_free(struct aliases *al)
 
 	for (i = 0; i < al->n; i++) {
 		free(al->v[i].name);
-		strlist_clear(&al->v[i].targets);
+		strlist_free(&al->v[i].targets);
 	}
 	free(al->v);
 	al->v = NULL;
@@ -225,7 +199,7 @@ add_result(struct expand *x, const char *s)
 		buf_appendf(x->err, "more than %d recipients", ALIASES_MAX_RESULTS);
 		return -1;
 	}
-	return strlist_push(x->out, s, strlen(s));
+	return strlist_add(x->out, s, strlen(s));
 }
 
 static int expand_target(struct expand *, const char *);
@@ -263,14 +237,14 @@ expand_target(struct expand *x, const char *t)
 		}
 		if (x->inc(t + 9, &inc, x->arg) == -1) {
 			buf_appendf(x->err, "cannot read include %s", t + 9);
-			strlist_clear(&inc);
+			strlist_free(&inc);
 			return -1;
 		}
 		/* ":include:..." never equals a name, so it never stops one */
 		x->seen[x->depth++] = t;
 		r = expand_list(x, &inc);
 		x->depth--;
-		strlist_clear(&inc);
+		strlist_free(&inc);
 		return r;
 	}
 	if (t[0] == '/') {

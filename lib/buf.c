@@ -1,8 +1,10 @@
 /* Growable byte buffers: every size computation is checked for overflow. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 
@@ -112,6 +114,29 @@ buf_consume(struct buf *b, size_t n)
 	}
 	memmove(b->p, b->p + n, b->len - n);
 	b->len -= n;
+}
+
+int
+buf_read_fd(struct buf *b, int fd, size_t max)
+{
+	char	 tmp[65536];
+	ssize_t	 n;
+
+	for (;;) {
+		n = read(fd, tmp, sizeof(tmp));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? 0 : -1;
+		if ((size_t)n > max || b->len > max - (size_t)n) {
+			errno = EFBIG;
+			return -1;
+		}
+		if (buf_append(b, tmp, (size_t)n) == -1) {
+			errno = ENOMEM;
+			return -1;
+		}
+	}
 }
 
 char *

@@ -23,6 +23,9 @@ int	buf_appendf(struct buf *, const char *, ...)
 int	buf_vappendf(struct buf *, const char *, va_list)
 	    __attribute__((format(printf, 2, 0)));
 void	buf_consume(struct buf *, size_t);
+/* Appends all that fd has to give, up to max bytes in all: -1 with errno
+ * (EFBIG when there was more). */
+int	buf_read_fd(struct buf *, int fd, size_t max);
 /* NUL-terminates without counting the NUL in len; returns p. */
 char	*buf_cstr(struct buf *);
 

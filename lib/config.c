@@ -175,7 +175,7 @@ perr(struct parser *p, const char *fmt, ...)
 	p->nerr++;
 }
 
-static void
+void
 strlist_free(struct strlist *l)
 {
 	size_t i;
@@ -187,7 +187,7 @@ strlist_free(struct strlist *l)
 	l->n = 0;
 }
 
-static int
+int
 strlist_add(struct strlist *l, const char *s, size_t len)
 {
 	char **nv;
@@ -957,31 +957,15 @@ oom2:
 int
 config_read_file(const char *path, struct buf *out)
 {
-	char	 tmp[8192];
-	ssize_t	 n;
-	int	 fd;
+	int fd, r, e;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
-	for (;;) {
-		n = read(fd, tmp, sizeof(tmp));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (out->len + (size_t)n > CONF_MAX_SIZE) {
-			errno = EFBIG;
-			n = -1;
-			break;
-		}
-		if (buf_append(out, tmp, (size_t)n) == -1) {
-			errno = ENOMEM;
-			n = -1;
-			break;
-		}
-	}
+	r = buf_read_fd(out, fd, CONF_MAX_SIZE);
+	e = errno;
 	close(fd);
-	return n == -1 ? -1 : 0;
+	errno = e;
+	return r;
 }
 
 struct config *

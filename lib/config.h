@@ -21,6 +21,11 @@ struct strlist {
 	size_t	  n;
 };
 
+/* Appends a copy of s[0..len); -1 when out of memory. */
+int	strlist_add(struct strlist *, const char *s, size_t len);
+/* Frees every string and the list, and leaves it empty. */
+void	strlist_free(struct strlist *);
+
 struct cidr {
 	int	 family;		/* AF_INET or AF_INET6 */
 	uint8_t	 addr[16];

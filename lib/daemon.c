@@ -10,24 +10,6 @@
 #include "daemon.h"
 #include "log.h"
 
-static int
-read_all(int fd, struct buf *out)
-{
-	char	 tmp[8192];
-	ssize_t	 n;
-
-	for (;;) {
-		n = read(fd, tmp, sizeof(tmp));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n == 0 ? 0 : -1;
-		if (out->len + (size_t)n > 1024 * 1024 ||
-		    buf_append(out, tmp, (size_t)n) == -1)
-			return -1;
-	}
-}
-
 struct config *
 daemon_init(int argc, char **argv, const char *ident, struct daemon_args *a)
 {
@@ -58,7 +40,7 @@ daemon_init(int argc, char **argv, const char *ident, struct daemon_args *a)
 	buf_init(&err);
 	buf_init(&text);
 	if (fstat(DAEMON_CONFIG_FD, &st) == 0) {
-		if (read_all(DAEMON_CONFIG_FD, &text) == -1)
+		if (buf_read_fd(&text, DAEMON_CONFIG_FD, 1024 * 1024) == -1)
 			log_fatal("cannot read the config text on fd %d",
 			    DAEMON_CONFIG_FD);
 		close(DAEMON_CONFIG_FD);

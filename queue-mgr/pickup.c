@@ -29,28 +29,6 @@ answer(uint32_t id, uint32_t status, const char *text)
 	buf_free(&b);
 }
 
-/* The whole file, bounded: it comes from any local user. */
-static int
-read_file(int fd, size_t max, struct buf *out)
-{
-	char	 tmp[65536];
-	ssize_t	 n;
-
-	for (;;) {
-		n = read(fd, tmp, sizeof(tmp));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n == 0 ? 0 : -1;
-		if (out->len + (size_t)n > max) {
-			errno = EFBIG;
-			return -1;
-		}
-		if (buf_append(out, tmp, (size_t)n) == -1)
-			return -1;
-	}
-}
-
 void
 pickup_import(struct ipc_msg *msg)
 {
@@ -81,7 +59,8 @@ pickup_import(struct ipc_msg *msg)
 		answer(msg->id, PICKUP_LATER, "queue shutting down");
 		goto out;
 	}
-	if (read_file(msg->fd, qmgr.max_data + PICKUP_MAX_HEADER, &file) == -1) {
+	/* the whole file, bounded: it comes from any local user */
+	if (buf_read_fd(&file, msg->fd, qmgr.max_data + PICKUP_MAX_HEADER) == -1) {
 		answer(msg->id, errno == EFBIG ? PICKUP_BAD : PICKUP_LATER,
 		    errno == EFBIG ? "larger than the queue takes" : strerror(errno));
 		goto out;

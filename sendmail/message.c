@@ -39,20 +39,6 @@ sm_read_message(FILE *in, int ignore_dots, size_t max, struct buf *out)
 	return ferror(in) ? -1 : 0;
 }
 
-static int
-strlist_push(struct strlist *l, const char *s, size_t n)
-{
-	char **nv;
-
-	if ((nv = reallocarray(l->v, l->n + 1, sizeof(*nv))) == NULL)
-		return -1;
-	l->v = nv;
-	if ((l->v[l->n] = strndup(s, n)) == NULL)
-		return -1;
-	l->n++;
-	return 0;
-}
-
 /* Trims white space; keeps non-empty results. */
 static int
 push_trimmed(struct strlist *out, const char *s, const char *e)
@@ -61,7 +47,7 @@ push_trimmed(struct strlist *out, const char *s, const char *e)
 		s++;
 	while (e > s && isspace((unsigned char)e[-1]))
 		e--;
-	return e > s ? strlist_push(out, s, (size_t)(e - s)) : 0;
+	return e > s ? strlist_add(out, s, (size_t)(e - s)) : 0;
 }
 
 int
