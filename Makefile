@@ -27,7 +27,8 @@ else
 OPT	= -O2 -g
 SANLD	=
 endif
-CFLAGS	+= -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) $(PKG_CFLAGS) -Ilib
+CFLAGS	+= -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) $(PKG_CFLAGS) -Ilib \
+	   -DPOSTERN_LIBEXECDIR='"$(PREFIX)/libexec/postern"'
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(SANLD)
 BASE_LIBS = $(EVENT_LIBS) -lbsd
 

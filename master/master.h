@@ -16,6 +16,11 @@
 struct event;
 struct event_base;
 
+/* Where make install puts the daemons (the Makefile sets it from PREFIX). */
+#ifndef POSTERN_LIBEXECDIR
+#define POSTERN_LIBEXECDIR	"/usr/local/libexec/postern"
+#endif
+
 /* Restart backoff: the first restart waits BACKOFF_MIN, each quick crash
  * doubles it up to BACKOFF_MAX; a child that ran BACKOFF_RESET seconds is
  * healthy again. */

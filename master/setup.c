@@ -631,6 +631,11 @@ setup_libexec(struct master *m)
 		}
 		self[n] = '\0';
 		strlcpy(m->libexec, dirname(self), sizeof(m->libexec));
+		/* the build tree has them beside us; an installed master finds
+		 * them where make install put them */
+		if (supervise_prog_path(path, sizeof(path), m->libexec,
+		    m->child[PROC_SMTPD].prog) == 0 && access(path, X_OK) == -1)
+			strlcpy(m->libexec, POSTERN_LIBEXECDIR, sizeof(m->libexec));
 	}
 	for (k = PROC_SMTPD; k < PROC_MAX; k++) {
 		if (supervise_prog_path(path, sizeof(path), m->libexec,
