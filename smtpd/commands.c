@@ -27,6 +27,8 @@ static const struct {
 	{ "HELP", V_HELP },
 	{ "BDAT", V_BDAT },
 	{ "ETRN", V_ETRN },
+	{ "STARTTLS", V_STARTTLS },
+	{ "AUTH", V_AUTH },
 	/* a web client or proxy probe; it gets 502 and the door */
 	{ "GET", V_HTTP },
 	{ "POST", V_HTTP },
@@ -469,4 +471,102 @@ cmd_received_protocol(int esmtp, int utf8, int tls, int auth)
 	if (!esmtp)
 		return "SMTP";
 	return utf8 ? utf8s[i] : esmtps[i];
+}
+
+/* ---- AUTH (RFC 4954) ---- */
+
+static int
+b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int
+cmd_base64_decode(const char *s, unsigned char *out, size_t outsz)
+{
+	size_t		 len = strlen(s), i, n = 0, pad = 0;
+	uint32_t	 acc;
+	int		 v, j;
+
+	if (len % 4 != 0)
+		return -1;
+	for (i = 0; i < len; i += 4) {
+		acc = 0;
+		for (j = 0; j < 4; j++) {
+			if (s[i + j] == '=') {
+				/* padding only at the very end, at most two */
+				if (i + 4 != len || j < 2 ||
+				    (j == 2 && s[i + 3] != '='))
+					return -1;
+				pad++;
+				v = 0;
+			} else if ((v = b64_value((unsigned char)s[i + j])) == -1 ||
+			    pad > 0)
+				return -1;
+			acc = acc << 6 | (uint32_t)v;
+		}
+		if (n + 3 - pad > outsz)
+			return -1;
+		out[n++] = (unsigned char)(acc >> 16);
+		if (pad < 2)
+			out[n++] = (unsigned char)(acc >> 8);
+		if (pad < 1)
+			out[n++] = (unsigned char)acc;
+	}
+	if (n > INT32_MAX)
+		return -1;
+	return (int)n;
+}
+
+/* A user name we are willing to log and put in a Received header. */
+int
+cmd_auth_user_valid(const char *user, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > SMTPD_AUTH_USER_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)user[i] <= ' ' || user[i] == 0x7f ||
+		    user[i] == '(' || user[i] == ')' || user[i] == '\\')
+			return 0;
+	}
+	return 1;
+}
+
+int
+cmd_auth_plain(const unsigned char *p, size_t len, char *user, size_t usersz,
+    char *pass, size_t passsz)
+{
+	const unsigned char	*n1, *n2;
+	size_t			 zlen, ulen, plen;
+
+	if ((n1 = memchr(p, '\0', len)) == NULL ||
+	    (n2 = memchr(n1 + 1, '\0', len - (size_t)(n1 + 1 - p))) == NULL)
+		return -1;
+	zlen = (size_t)(n1 - p);
+	ulen = (size_t)(n2 - (n1 + 1));
+	plen = len - (size_t)(n2 + 1 - p);
+	if (ulen >= usersz || plen >= passsz || plen == 0 ||
+	    memchr(n2 + 1, '\0', plen) != NULL ||
+	    !cmd_auth_user_valid((const char *)n1 + 1, ulen))
+		return -1;
+	/* acting for someone else (authzid) is not offered */
+	if (zlen != 0 && (zlen != ulen || memcmp(p, n1 + 1, ulen) != 0))
+		return -1;
+	memcpy(user, n1 + 1, ulen);
+	user[ulen] = '\0';
+	memcpy(pass, n2 + 1, plen);
+	pass[plen] = '\0';
+	return 0;
 }

@@ -26,3 +26,14 @@ policy_rcpt(const struct config *conf, const struct sockaddr *client,
 		return POLICY_ACCEPT;
 	return POLICY_RELAY_DENIED;
 }
+
+enum policy_verdict
+policy_rcpt_session(const struct config *conf, const struct sockaddr *client,
+    int authenticated, const struct addr *rcpt)
+{
+	/* a user who proved a password is one of ours, wherever they are */
+	if (authenticated && (rcpt->kind == ADDR_MAILBOX ||
+	    rcpt->kind == ADDR_POSTMASTER))
+		return POLICY_ACCEPT;
+	return policy_rcpt(conf, client, rcpt);
+}

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "pack.h"
 #include "smtpd.h"
+#include "tls.h"
 
 /* How long accept() rests when the process is out of descriptors. */
 #define ACCEPT_PAUSE_SECS	1
@@ -186,6 +187,9 @@ server_listener_config(struct listener *l, const struct config *conf)
 	strlcpy(l->hostname, lc->hostname[0] && cmd_helo_valid(lc->hostname) ?
 	    lc->hostname : conf->hostname, sizeof(l->hostname));
 	l->max_message_size = lc->max_message_size;
+	l->tls = lc->tls;
+	l->auth = lc->auth;
+	l->auth_plaintext = lc->auth_plaintext;
 	l->max_recipients = lc->max_recipients;
 	l->greeting_delay = lc->greeting_delay;
 	l->command_timeout = lc->command_timeout;
@@ -407,6 +411,45 @@ config_reload(struct smtpd *env, struct ipc_msg *m)
 	log_info("configuration reloaded");
 }
 
+static void
+auth_reply(struct smtpd *env, struct ipc_msg *m)
+{
+	struct unpack	 u;
+	uint32_t	 result;
+	char		*user = NULL;
+
+	unpack_init(&u, m->data, m->len);
+	if (unpack_u32(&u, &result) == -1 ||
+	    unpack_str(&u, &user, SMTPD_AUTH_USER_MAX) == -1 ||
+	    unpack_done(&u) == -1 || result > AUTH_LIMITED) {
+		log_err("master: bad AUTH_REPLY message, ignored");
+		free(user);
+		return;
+	}
+	session_auth_reply(env, m->id, result, user);
+	free(user);
+}
+
+static void
+tls_cert(struct smtpd *env, struct ipc_msg *m)
+{
+	struct unpack	 u;
+	uint32_t	 index;
+	const void	*pem;
+	size_t		 len;
+
+	unpack_init(&u, m->data, m->len);
+	if (unpack_u32(&u, &index) == -1 ||
+	    unpack_bytes(&u, &pem, &len, IPC_MAX_PAYLOAD) == -1 ||
+	    unpack_done(&u) == -1 || index >= env->conf->nlisteners) {
+		log_err("master: bad TLS_CERT message, ignored");
+		return;
+	}
+	if (tls_set_cert(index, pem, len) == -1)
+		log_warn("listener %s: unusable certificate; no TLS",
+		    env->conf->listeners[index].name);
+}
+
 void
 server_master_msg(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
@@ -421,6 +464,20 @@ server_master_msg(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 		break;
 	case IPC_CONFIG:
 		config_reload(env, m);
+		break;
+	case IPC_TLS_CERT:
+		tls_cert(env, m);
+		break;
+	case IPC_AUTH_REPLY:
+		auth_reply(env, m);
+		break;
+	case IPC_TLS_SIGNER:
+		if (m->fd == -1 || m->len != 0) {
+			log_err("master: bad TLS_SIGNER message, ignored");
+			break;
+		}
+		tls_sign_set_fd(m->fd);
+		m->fd = -1;
 		break;
 	case IPC_START:
 		if (m->len != 0) {
@@ -466,6 +523,7 @@ server_shutdown(struct smtpd *env)
 		free(l);
 	}
 	limits_free(env);
+	tls_free_all();
 	if (env->queue) {
 		ipc_chan_free(env->queue);
 		env->queue = NULL;

@@ -12,11 +12,14 @@
 
 #include <event2/event.h>
 
+#include <openssl/err.h>
+
 #include <bsd/string.h>
 
 #include "log.h"
 #include "pack.h"
 #include "smtpd.h"
+#include "tls.h"
 
 enum sess_state {
 	S_CONNECTED = 0,	/* greeted, no HELO/EHLO yet */
@@ -30,6 +33,14 @@ enum sess_state {
 	S_END_WAIT,		/* end of data: waiting for COMMITTED */
 	S_GREET,		/* greeting_delay: not greeted yet */
 	S_ETRN_WAIT,		/* ETRN: waiting for queue-mgr's reply */
+	S_AUTH_WAIT,		/* AUTH: waiting for the master's verdict */
+};
+
+enum auth_step {
+	AUTH_STEP_NONE = 0,
+	AUTH_STEP_PLAIN,	/* 334 sent: the PLAIN response comes next */
+	AUTH_STEP_LOGIN_USER,	/* 334 Username: */
+	AUTH_STEP_LOGIN_PASS,	/* 334 Password: */
 };
 
 struct rcpt {
@@ -61,7 +72,17 @@ struct session {
 	int			 discarding;	/* skipping an over-long line */
 	int			 counted;	/* limits_check counted the IP */
 	int			 tls;		/* hooks for the Received protocol */
+	SSL			*ssl;
+	int			 tls_hs;	/* handshake running */
+	int			 tls_pending;	/* 220 to STARTTLS not yet sent */
+	int			 tls_greet;	/* implicit TLS: greet after it */
+	char			 tls_info[160];	/* version and cipher */
 	int			 auth;
+	char			*auth_user;	/* who authenticated */
+	const char		*auth_mech;	/* "PLAIN", "LOGIN" */
+	enum auth_step		 auth_step;
+	uint32_t		 auth_id;	/* IPC_AUTH_REQ waiting */
+	char			 login_user[SMTPD_AUTH_USER_MAX + 1];
 	int			 nerrors;
 	uint64_t		 nmessages;	/* MAIL commands accepted */
 	unsigned		 ncommands;
@@ -108,6 +129,7 @@ static void	session_timeout_cb(evutil_socket_t, short, void *);
 static int	session_run(struct session *);
 static int	session_flush(struct session *);
 static void	tx_fail(struct session *, const char *);
+static int	tls_handshake(struct session *);
 
 static void
 reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -197,7 +219,8 @@ static int
 waiting(const struct session *s)
 {
 	return s->state == S_BEGIN_WAIT || s->state == S_END_WAIT ||
-	    s->state == S_GREET || s->state == S_ETRN_WAIT;
+	    s->state == S_GREET || s->state == S_ETRN_WAIT ||
+	    s->state == S_AUTH_WAIT;
 }
 
 /* Reads only when the session can use the bytes: see smtpd.h limits. */
@@ -207,12 +230,18 @@ update_events(struct session *s)
 	int want;
 
 	want = !s->closing && !s->broken && !waiting(s) &&
-	    !s->env->queue_full && s->out.len < SMTPD_OUT_HIGH;
+	    !s->env->queue_full && s->out.len < SMTPD_OUT_HIGH &&
+	    !s->tls_pending;
+	if (s->tls_hs)
+		want = 1;
 	if (want && !s->reading)
 		event_add(s->rev, NULL);
 	else if (!want && s->reading)
 		event_del(s->rev);
 	s->reading = want;
+	/* TLS may hold decrypted bytes the socket no longer signals */
+	if (want && s->ssl != NULL && !s->tls_hs && SSL_pending(s->ssl) > 0)
+		event_active(s->rev, EV_READ, 0);
 	if (s->out.len > 0)
 		event_add(s->wev, NULL);
 }
@@ -276,7 +305,8 @@ greet(struct session *s)
 {
 	char c;
 
-	if (recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1) {
+	if (s->ssl == NULL &&
+	    recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1) {
 		log_info("improper command pipelining before the greeting "
 		    "from unknown[%s]", s->addr);
 		reply(s, "554 5.5.0 %s Error: SMTP protocol synchronization",
@@ -287,6 +317,96 @@ greet(struct session *s)
 	s->state = S_CONNECTED;
 	reply(s, "220 %s ESMTP postern", s->l->hostname);
 	touch_timer(s);
+}
+
+/* ---- TLS ---- */
+
+/* Logs OpenSSL's reasons (the error queue is per thread: drain it). */
+static void
+tls_log_errors(struct session *s, const char *what)
+{
+	unsigned long	 e;
+	char		 text[256];
+	int		 n = 0;
+
+	while ((e = ERR_get_error()) != 0) {
+		ERR_error_string_n(e, text, sizeof(text));
+		if (n++ < 4)
+			log_info("%s from unknown[%s]: %s", what, s->addr, text);
+	}
+	if (n == 0)
+		log_info("%s from unknown[%s]: %s", what, s->addr,
+		    errno != 0 ? strerror(errno) : "connection closed");
+}
+
+/* The handshake starts; it runs as the client's bytes arrive. */
+static int
+tls_start(struct session *s)
+{
+	SSL_CTX *ctx = tls_ctx(s->l->index);
+
+	if (ctx == NULL) {
+		log_warn("listener %s: no certificate for TLS from "
+		    "unknown[%s]", s->l->name, s->addr);
+		return -1;
+	}
+	ERR_clear_error();
+	if ((s->ssl = SSL_new(ctx)) == NULL ||
+	    SSL_set_fd(s->ssl, s->fd) != 1) {
+		tls_log_errors(s, "SSL_new");
+		return -1;
+	}
+	SSL_set_accept_state(s->ssl);
+	s->tls_hs = 1;
+	return 0;
+}
+
+/* One step of the handshake; -1 when the session is gone. */
+static int
+tls_handshake(struct session *s)
+{
+	int r, e;
+
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_accept(s->ssl);
+	if (r != 1) {
+		e = SSL_get_error(s->ssl, r);
+		if (e == SSL_ERROR_WANT_READ) {
+			update_events(s);
+			return 0;
+		}
+		if (e == SSL_ERROR_WANT_WRITE) {
+			event_add(s->wev, NULL);
+			return 0;
+		}
+		tls_log_errors(s, "SSL_accept error");
+		s->broken = 1;
+		session_free(s);
+		return -1;
+	}
+	s->tls_hs = 0;
+	s->tls = 1;
+	tls_describe(s->ssl, s->tls_info, sizeof(s->tls_info));
+	log_info("Anonymous TLS connection established from unknown[%s]: %s",
+	    s->addr, s->tls_info);
+	/* RFC 3207 4.2: forget all the client said before */
+	tx_reset(s);
+	free(s->helo);
+	s->helo = NULL;
+	s->esmtp = 0;
+	s->state = S_CONNECTED;
+	s->auth = 0;
+	free(s->auth_user);
+	s->auth_user = NULL;
+	s->auth_step = AUTH_STEP_NONE;
+	buf_free(&s->in);
+	if (s->tls_greet) {
+		s->tls_greet = 0;
+		greet(s);
+	}
+	touch_timer(s);
+	return session_flush(s);
 }
 
 struct session *
@@ -325,6 +445,20 @@ session_new(struct smtpd *env, struct listener *l, int fd,
 	TAILQ_INSERT_TAIL(&env->sessions, s, entry);
 	env->nsessions++;
 	log_info("connect from unknown[%s]", s->addr);
+	if (l->tls == TLS_IMPLICIT) {
+		/* RFC 8314: the handshake first, the greeting inside it */
+		s->state = S_CONNECTED;
+		s->tls_greet = 1;
+		touch_timer(s);
+		if (tls_start(s) == -1) {
+			/* freed from the write callback: nothing to say */
+			s->broken = 1;
+			event_active(s->wev, EV_WRITE, 0);
+			return s;
+		}
+		update_events(s);
+		return s;
+	}
 	if (l->greeting_delay > 0) {
 		s->state = S_GREET;
 		touch_timer(s);
@@ -351,6 +485,7 @@ session_free(struct session *s)
 		;
 	limits_release(env, s->l, (struct sockaddr *)&s->ss, s->counted);
 	free(s->etrn_domain);
+	free(s->auth_user);
 	log_info("disconnect from unknown[%s] commands=%u errors=%d",
 	    s->addr, s->ncommands, s->nerrors);
 	TAILQ_REMOVE(&env->sessions, s, entry);
@@ -358,6 +493,11 @@ session_free(struct session *s)
 	event_free(s->rev);
 	event_free(s->wev);
 	event_free(s->tmo);
+	if (s->ssl != NULL) {
+		if (!s->tls_hs && !s->broken)
+			(void)SSL_shutdown(s->ssl);
+		SSL_free(s->ssl);
+	}
 	close(s->fd);
 	buf_free(&s->in);
 	buf_free(&s->out);
@@ -367,6 +507,205 @@ session_free(struct session *s)
 }
 
 /* ---- commands ---- */
+
+static int
+tls_offered(const struct session *s)
+{
+	return s->ssl == NULL && (s->l->tls == TLS_MAY ||
+	    s->l->tls == TLS_REQUIRED) && tls_ctx(s->l->index) != NULL;
+}
+
+/* RFC 4954: passwords only inside TLS unless the listener says so. */
+static int
+auth_offered(const struct session *s)
+{
+	return s->l->auth != AUTH_NO && (s->tls || s->l->auth_plaintext);
+}
+
+/* Hands the credentials to the master; the verdict comes back later. */
+static void
+auth_check(struct session *s, const char *user, char *pass)
+{
+	static uint32_t	 seq;
+	struct buf	 b;
+	int		 r;
+
+	buf_init(&b);
+	r = pack_str(&b, s->addr) == -1 || pack_str(&b, s->auth_mech) == -1 ||
+	    pack_str(&b, user) == -1 ||
+	    pack_bytes(&b, pass, strlen(pass)) == -1 ? -1 : 0;
+	explicit_bzero(pass, strlen(pass));
+	s->auth_id = ++seq;
+	if (r == 0 && s->env->master != NULL)
+		r = ipc_send(s->env->master, IPC_AUTH_REQ, s->auth_id, -1, b.p,
+		    b.len);
+	else
+		r = -1;
+	if (b.p != NULL)
+		explicit_bzero(b.p, b.len);
+	buf_free(&b);
+	if (r == -1) {
+		reply(s, "454 4.7.0 Temporary authentication failure");
+		return;
+	}
+	strlcpy(s->login_user, user, sizeof(s->login_user));
+	s->state = S_AUTH_WAIT;
+	touch_timer(s);
+}
+
+static void
+auth_plain(struct session *s, const char *b64)
+{
+	unsigned char	 dec[2 * SMTPD_AUTH_USER_MAX + SMTPD_AUTH_PASS_MAX + 3];
+	char		 user[SMTPD_AUTH_USER_MAX + 1];
+	char		 pass[SMTPD_AUTH_PASS_MAX + 1];
+	int		 n;
+
+	if ((n = cmd_base64_decode(b64, dec, sizeof(dec))) == -1) {
+		reply_error(s, "501 5.5.2 Error: cannot decode response");
+		return;
+	}
+	if (cmd_auth_plain(dec, (size_t)n, user, sizeof(user), pass,
+	    sizeof(pass)) == -1) {
+		explicit_bzero(dec, sizeof(dec));
+		log_info("unknown[%s]: malformed SASL PLAIN response", s->addr);
+		reply_error(s, "535 5.7.8 Error: authentication failed");
+		return;
+	}
+	explicit_bzero(dec, sizeof(dec));
+	auth_check(s, user, pass);
+}
+
+/* A line after a 334: the client's next response. */
+static void
+auth_continue(struct session *s, const char *line)
+{
+	unsigned char	 dec[SMTPD_AUTH_PASS_MAX + 1];
+	char		 pass[SMTPD_AUTH_PASS_MAX + 1];
+	enum auth_step	 step = s->auth_step;
+	int		 n;
+
+	s->auth_step = AUTH_STEP_NONE;
+	if (strcmp(line, "*") == 0) {
+		reply_error(s, "501 5.7.0 Authentication aborted");
+		return;
+	}
+	if (step == AUTH_STEP_PLAIN) {
+		auth_plain(s, line);
+		return;
+	}
+	if ((n = cmd_base64_decode(line, dec, sizeof(dec) - 1)) == -1) {
+		reply_error(s, "501 5.5.2 Error: cannot decode response");
+		return;
+	}
+	if (step == AUTH_STEP_LOGIN_USER) {
+		if (!cmd_auth_user_valid((char *)dec, (size_t)n)) {
+			reply_error(s, "535 5.7.8 Error: authentication failed");
+			return;
+		}
+		memcpy(s->login_user, dec, (size_t)n);
+		s->login_user[n] = '\0';
+		s->auth_step = AUTH_STEP_LOGIN_PASS;
+		reply(s, "334 UGFzc3dvcmQ6");
+		return;
+	}
+	if (n == 0 || memchr(dec, '\0', (size_t)n) != NULL) {
+		explicit_bzero(dec, sizeof(dec));
+		reply_error(s, "535 5.7.8 Error: authentication failed");
+		return;
+	}
+	memcpy(pass, dec, (size_t)n);
+	pass[n] = '\0';
+	explicit_bzero(dec, sizeof(dec));
+	auth_check(s, s->login_user, pass);
+}
+
+static void
+cmd_auth(struct session *s, const char *args)
+{
+	char		 mech[16];
+	const char	*ir;
+	size_t		 n;
+
+	if (!auth_offered(s)) {
+		if (s->l->auth != AUTH_NO)
+			reply_error(s, "538 5.7.11 Encryption required for "
+			    "requested authentication mechanism");
+		else
+			reply_error(s, "503 5.5.1 Error: authentication not "
+			    "enabled");
+		return;
+	}
+	if (!s->esmtp) {
+		reply_error(s, "503 5.5.1 Error: send EHLO first");
+		return;
+	}
+	if (s->auth) {
+		reply_error(s, "503 5.5.1 Error: already authenticated");
+		return;
+	}
+	if (s->state != S_HELO) {
+		reply_error(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	n = strcspn(args, " ");
+	if (n == 0 || n >= sizeof(mech)) {
+		reply_error(s, "501 5.5.4 Syntax: AUTH mechanism");
+		return;
+	}
+	memcpy(mech, args, n);
+	mech[n] = '\0';
+	ir = args[n] == ' ' ? args + n + 1 : NULL;
+	if (strcasecmp(mech, "PLAIN") == 0) {
+		s->auth_mech = "PLAIN";
+		if (ir == NULL) {
+			s->auth_step = AUTH_STEP_PLAIN;
+			reply(s, "334 ");
+		} else
+			auth_plain(s, strcmp(ir, "=") == 0 ? "" : ir);
+		return;
+	}
+	if (strcasecmp(mech, "LOGIN") == 0) {
+		s->auth_mech = "LOGIN";
+		if (ir == NULL) {
+			s->auth_step = AUTH_STEP_LOGIN_USER;
+			reply(s, "334 VXNlcm5hbWU6");
+		} else {
+			s->auth_step = AUTH_STEP_LOGIN_USER;
+			auth_continue(s, ir);
+		}
+		return;
+	}
+	reply_error(s, "504 5.5.4 Unrecognized authentication type");
+}
+
+/* RFC 3207: the 220, then the handshake; pipelined bytes are dropped. */
+static void
+cmd_starttls(struct session *s, const char *args)
+{
+	if (*args != '\0') {
+		reply_error(s, "501 5.5.4 Syntax: STARTTLS");
+		return;
+	}
+	if (s->ssl != NULL) {
+		reply_error(s, "554 5.5.1 Error: TLS already active");
+		return;
+	}
+	if (s->l->tls != TLS_MAY && s->l->tls != TLS_REQUIRED) {
+		reply_error(s, "502 5.5.1 Error: command not implemented");
+		return;
+	}
+	if (tls_ctx(s->l->index) == NULL) {
+		reply(s, "454 4.7.0 TLS not available due to local problem");
+		return;
+	}
+	if (s->state != S_CONNECTED && s->state != S_HELO) {
+		reply_error(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	reply(s, "220 2.0.0 Ready to start TLS");
+	s->tls_pending = 1;
+}
 
 static void
 cmd_helo(struct session *s, const char *args, int esmtp)
@@ -410,6 +749,10 @@ cmd_helo(struct session *s, const char *args, int esmtp)
 		reply(s, "250-DSN");
 	if (ext & EXT_SMTPUTF8)
 		reply(s, "250-SMTPUTF8");
+	if (tls_offered(s))
+		reply(s, "250-STARTTLS");
+	if (auth_offered(s))
+		reply(s, "250-AUTH PLAIN LOGIN");
 	reply(s, "250 ENHANCEDSTATUSCODES");
 }
 
@@ -433,6 +776,14 @@ cmd_mail(struct session *s, const char *args)
 	}
 	if (s->state != S_HELO) {
 		reply_error(s, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	if (s->l->tls == TLS_REQUIRED && !s->tls) {
+		reply_error(s, "530 5.7.0 Must issue a STARTTLS command first");
+		return;
+	}
+	if (s->l->auth == AUTH_REQUIRED && !s->auth) {
+		reply_error(s, "530 5.7.0 Authentication required");
 		return;
 	}
 	if (s->nmessages >= s->l->max_messages) {
@@ -500,8 +851,8 @@ cmd_rcpt(struct session *s, const char *args)
 		reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
-	if (policy_rcpt(s->env->conf, (struct sockaddr *)&s->ss, &rp.to) !=
-	    POLICY_ACCEPT) {
+	if (policy_rcpt_session(s->env->conf, (struct sockaddr *)&s->ss, s->auth,
+	    &rp.to) != POLICY_ACCEPT) {
 		log_info("reject: RCPT from unknown[%s]: 554 5.7.1 <%s>: "
 		    "Relay access denied; from=<%s> to=<%s> proto=%s helo=<%s>",
 		    s->addr, text, s->sender, text, s->esmtp ? "ESMTP" : "SMTP",
@@ -747,6 +1098,17 @@ session_line(struct session *s, const char *line, size_t len)
 	const char	*args;
 	size_t		 i;
 
+	if (s->auth_step != AUTH_STEP_NONE) {
+		/* a SASL response, not a command: never logged */
+		if (memchr(line, '\0', len) != NULL ||
+		    memchr(line, '\r', len) != NULL) {
+			s->auth_step = AUTH_STEP_NONE;
+			reply_error(s, "501 5.5.2 Error: cannot decode response");
+			return;
+		}
+		auth_continue(s, line);
+		return;
+	}
 	s->ncommands++;
 	if (memchr(line, '\0', len) != NULL) {
 		s->last_verb = "NUL";
@@ -788,6 +1150,14 @@ session_line(struct session *s, const char *line, size_t len)
 	case V_ETRN:
 		s->last_verb = "ETRN";
 		cmd_etrn(s, args);
+		break;
+	case V_STARTTLS:
+		s->last_verb = "STARTTLS";
+		cmd_starttls(s, args);
+		break;
+	case V_AUTH:
+		s->last_verb = "AUTH";
+		cmd_auth(s, args);
 		break;
 	case V_RSET:
 		s->last_verb = "RSET";
@@ -852,9 +1222,17 @@ received_header(struct session *s)
 	if (gmtime_r(&now, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
 		return -1;
-	r = buf_appendf(&s->content, "Received: from %s ([%s%s])\r\n"
-	    "\tby %s (postern) with %s id %s", s->helo, v6 ? "IPv6:" : "",
-	    s->addr, s->l->hostname, cmd_received_protocol(s->esmtp,
+	r = buf_appendf(&s->content, "Received: from %s ([%s%s])\r\n",
+	    s->helo, v6 ? "IPv6:" : "", s->addr);
+	if (r == 0 && s->tls)
+		r = buf_appendf(&s->content, "\t(using %s)\r\n", s->tls_info);
+	if (r == 0 && s->auth)
+		r = buf_appendf(&s->content, "\t(Authenticated sender: %s)\r\n",
+		    s->auth_user);
+	if (r == 0)
+		r = buf_appendf(&s->content,
+	    "\tby %s (postern) with %s id %s", s->l->hostname,
+	    cmd_received_protocol(s->esmtp,
 	    s->smtputf8, s->tls, s->auth), s->qid);
 	if (r == 0 && s->nrcpt == 1)
 		r = buf_appendf(&s->content, "\r\n\tfor <%s>", s->rcpts[0].addr);
@@ -1030,7 +1408,8 @@ session_run(struct session *s)
 	const char	*lf;
 	char		 line[SMTPD_LINE_MAX + 1];
 
-	while (!s->closing && !s->broken && !waiting(s)) {
+	while (!s->closing && !s->broken && !waiting(s) && !s->tls_pending &&
+	    !s->tls_hs) {
 		if (s->state == S_BDAT && s->chunk_left == 0) {
 			bdat_chunk_done(s);
 			continue;
@@ -1100,6 +1479,12 @@ session_run(struct session *s)
 		off += n;
 		session_line(s, line, clen);
 	}
+	if (s->tls_pending && off < s->in.len) {
+		/* CVE-2011-0411: what came with STARTTLS is not trusted */
+		log_info("discarding %zu bytes sent with STARTTLS by "
+		    "unknown[%s]", s->in.len - off, s->addr);
+		off = s->in.len;
+	}
 	buf_consume(&s->in, off);
 	if (s->in.len == 0)
 		buf_free(&s->in);
@@ -1121,8 +1506,25 @@ static int
 session_flush(struct session *s)
 {
 	ssize_t n;
+	int	 r, e;
 
-	while (s->out.len > 0 && !s->broken) {
+	while (s->out.len > 0 && !s->broken && !s->tls_hs) {
+		if (s->ssl != NULL) {
+			ERR_clear_error();
+			r = SSL_write(s->ssl, s->out.p, s->out.len > INT32_MAX ?
+			    INT32_MAX : (int)s->out.len);
+			if (r <= 0) {
+				e = SSL_get_error(s->ssl, r);
+				if (e == SSL_ERROR_WANT_WRITE ||
+				    e == SSL_ERROR_WANT_READ)
+					break;
+				tls_log_errors(s, "SSL_write error");
+				s->broken = 1;
+				break;
+			}
+			buf_consume(&s->out, (size_t)r);
+			continue;
+		}
 		n = send(s->fd, s->out.p, s->out.len, MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -1140,8 +1542,47 @@ session_flush(struct session *s)
 		session_free(s);
 		return -1;
 	}
+	if (s->tls_pending && s->out.len == 0) {
+		/* the 220 is out in the clear: from here on it is TLS */
+		s->tls_pending = 0;
+		buf_free(&s->in);
+		if (tls_start(s) == -1) {
+			session_free(s);
+			return -1;
+		}
+	}
 	update_events(s);
 	return 0;
+}
+
+static void
+session_tls_read(struct session *s)
+{
+	int	 r, e;
+
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_read(s->ssl, s->in.p + s->in.len, SMTPD_READ_CHUNK);
+	if (r <= 0) {
+		e = SSL_get_error(s->ssl, r);
+		if (e == SSL_ERROR_WANT_READ)
+			return;
+		if (e == SSL_ERROR_WANT_WRITE) {
+			event_add(s->wev, NULL);
+			return;
+		}
+		if (e != SSL_ERROR_ZERO_RETURN)
+			tls_log_errors(s, "SSL_read error");
+		if (s->state == S_DATA || waiting(s))
+			log_info("lost connection after %s from unknown[%s]",
+			    s->last_verb, s->addr);
+		s->broken = 1;
+		session_free(s);
+		return;
+	}
+	s->in.len += (size_t)r;
+	touch_timer(s);
+	(void)session_run(s);
 }
 
 static void
@@ -1150,8 +1591,16 @@ session_read_cb(evutil_socket_t fd, short ev, void *arg)
 	struct session	*s = arg;
 	ssize_t		 n;
 
+	if (s->tls_hs) {
+		(void)tls_handshake(s);
+		return;
+	}
 	if (buf_reserve(&s->in, SMTPD_READ_CHUNK) == -1) {
 		session_free(s);
+		return;
+	}
+	if (s->ssl != NULL) {
+		session_tls_read(s);
 		return;
 	}
 	n = recv(fd, s->in.p + s->in.len, SMTPD_READ_CHUNK, 0);
@@ -1176,7 +1625,13 @@ session_read_cb(evutil_socket_t fd, short ev, void *arg)
 static void
 session_write_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	(void)session_flush(arg);
+	struct session *s = arg;
+
+	if (s->tls_hs && !s->broken) {
+		(void)tls_handshake(s);
+		return;
+	}
+	(void)session_flush(s);
 }
 
 static void
@@ -1184,8 +1639,11 @@ session_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct session *s = arg;
 
-	if (s->closing) {
+	if (s->closing || s->tls_hs) {
 		/* our last words never left: the client does not read */
+		if (s->tls_hs)
+			log_info("timeout during the TLS handshake from "
+			    "unknown[%s]", s->addr);
 		session_free(s);
 		return;
 	}
@@ -1232,7 +1690,21 @@ pipelined_early(struct session *s)
 
 	if (s->in.len > 0)
 		return 1;
+	if (s->ssl != NULL)
+		return SSL_pending(s->ssl) > 0;
 	return recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+}
+
+static void
+log_client(struct session *s)
+{
+	if (s->auth)
+		log_info("%s: client=unknown[%s], sasl_method=%s, "
+		    "sasl_username=%s%s%s", s->qid, s->addr, s->auth_mech,
+		    s->auth_user, s->tls ? ", tls=" : "", s->tls ? s->tls_info : "");
+	else
+		log_info("%s: client=unknown[%s]%s%s", s->qid, s->addr,
+		    s->tls ? ", tls=" : "", s->tls ? s->tls_info : "");
 }
 
 static int
@@ -1291,7 +1763,7 @@ session_queue_reply(struct smtpd *env, uint32_t type, uint32_t txid,
 		if (s->bdat) {
 			/* RFC 3030: the chunk follows BDAT without waiting */
 			strlcpy(s->qid, text, sizeof(s->qid));
-			log_info("%s: client=unknown[%s]", s->qid, s->addr);
+			log_client(s);
 			data_init_bdat(&s->dsm, s->l->max_message_size,
 			    s->body == BODY_TYPE_BINARYMIME);
 			if (received_header(s) == -1) {
@@ -1310,7 +1782,7 @@ session_queue_reply(struct smtpd *env, uint32_t type, uint32_t txid,
 			break;
 		}
 		strlcpy(s->qid, text, sizeof(s->qid));
-		log_info("%s: client=unknown[%s]", s->qid, s->addr);
+		log_client(s);
 		data_init(&s->dsm, s->l->max_message_size);
 		if (received_header(s) == -1) {
 			s->broken = 1;
@@ -1351,6 +1823,48 @@ session_queue_reply(struct smtpd *env, uint32_t type, uint32_t txid,
 		return;
 	}
 	(void)session_run(s);
+}
+
+void
+session_auth_reply(struct smtpd *env, uint32_t id, uint32_t result,
+    const char *user)
+{
+	struct session *s;
+
+	TAILQ_FOREACH(s, &env->sessions, entry) {
+		if (s->state != S_AUTH_WAIT || s->auth_id != id)
+			continue;
+		s->state = S_HELO;
+		if (result == AUTH_OK) {
+			if (!cmd_auth_user_valid(user, strlen(user)))
+				user = s->login_user;
+			free(s->auth_user);
+			if ((s->auth_user = strdup(user)) == NULL) {
+				s->broken = 1;
+				(void)session_flush(s);
+				return;
+			}
+			s->auth = 1;
+			log_info("unknown[%s]: sasl_method=%s, sasl_username=%s",
+			    s->addr, s->auth_mech, s->auth_user);
+			reply(s, "235 2.7.0 Authentication successful");
+		} else if (result == AUTH_FAILED) {
+			log_warn("unknown[%s]: SASL %s authentication failed "
+			    "for %s", s->addr, s->auth_mech, s->login_user);
+			reply(s, "535 5.7.8 Error: authentication failed");
+			count_error(s);
+		} else {
+			log_warn("unknown[%s]: SASL %s authentication for %s: "
+			    "temporary failure%s", s->addr, s->auth_mech,
+			    s->login_user, result == AUTH_LIMITED ?
+			    " (too many failures)" : "");
+			reply(s, "454 4.7.0 Temporary authentication failure");
+		}
+		touch_timer(s);
+		(void)session_run(s);
+		return;
+	}
+	log_debug("AUTH reply %u for no session", id);
 }
 
 void

@@ -31,6 +31,9 @@
 #define SMTPD_DATA_CHUNK	(32 * 1024)
 /* Longest HELO/EHLO argument kept. */
 #define SMTPD_HELO_MAX		255
+/* AUTH user name and password at most, without the NUL. */
+#define SMTPD_AUTH_USER_MAX	255
+#define SMTPD_AUTH_PASS_MAX	255
 
 struct event;
 struct event_base;
@@ -47,6 +50,9 @@ struct listener {
 	/* copied from the config so a reload never leaves sessions dangling */
 	char			 hostname[256];
 	uint64_t		 max_message_size;
+	int			 tls;		/* enum tls_mode */
+	int			 auth;		/* enum auth_mode */
+	int			 auth_plaintext;
 	uint64_t		 max_recipients;
 	uint64_t		 greeting_delay;	/* ms */
 	uint64_t		 command_timeout;	/* s */
@@ -145,7 +151,7 @@ int	data_done(const struct data_sm *);
 enum smtp_verb {
 	V_UNKNOWN = 0,
 	V_HELO, V_EHLO, V_MAIL, V_RCPT, V_DATA, V_RSET, V_NOOP, V_QUIT,
-	V_VRFY, V_EXPN, V_HELP, V_BDAT, V_ETRN,
+	V_VRFY, V_EXPN, V_HELP, V_BDAT, V_ETRN, V_STARTTLS, V_AUTH,
 	V_HTTP,		/* GET / POST / CONNECT / HEAD: not a mail client */
 };
 
@@ -191,6 +197,14 @@ int		 cmd_ext_mask(const struct strlist *disabled, unsigned *mask,
 const char	*cmd_received_protocol(int esmtp, int utf8, int tls, int auth);
 /* A HELO/EHLO argument we are willing to put in a Received header. */
 int		 cmd_helo_valid(const char *arg);
+/* RFC 4648 base64, padded; bytes decoded or -1. */
+int		 cmd_base64_decode(const char *, unsigned char *, size_t);
+/* An AUTH user name fit for logs and the Received header. */
+int		 cmd_auth_user_valid(const char *, size_t);
+/* RFC 4616 "authzid NUL authcid NUL passwd": 0, or -1 when malformed
+ * (or an authzid other than the user). */
+int		 cmd_auth_plain(const unsigned char *, size_t, char *user,
+		    size_t usersz, char *pass, size_t passsz);
 
 /* ---- policy.c: relay control ---- */
 
@@ -200,6 +214,10 @@ enum policy_verdict {
 };
 
 enum policy_verdict policy_rcpt(const struct config *, const struct sockaddr *client,
+		    const struct addr *rcpt);
+/* The same for a session: an authenticated client may relay. */
+enum policy_verdict policy_rcpt_session(const struct config *,
+		    const struct sockaddr *client, int authenticated,
 		    const struct addr *rcpt);
 
 /* ---- limits.c: connection control at accept ---- */
@@ -237,6 +255,9 @@ int		 session_input(struct session *, const char *, size_t);
 /* queue-mgr replies for transaction txid; unknown ids are ignored. */
 void		 session_queue_reply(struct smtpd *, uint32_t type, uint32_t txid,
 		    const char *text);
+/* The master's IPC_AUTH_REPLY for request id. */
+void		 session_auth_reply(struct smtpd *, uint32_t id, uint32_t result,
+		    const char *user);
 /* queue-mgr's IPC_ETRN_REPLY for request id. */
 void		 session_etrn_reply(struct smtpd *, uint32_t id, uint32_t count);
 /* The queue channel is gone: fail every transaction that used it. */

@@ -24,7 +24,8 @@ test_verbs_are_case_insensitive_and_need_a_space(void **state)
 	assert_int_equal(cmd_verb("DATAX", &args), V_UNKNOWN);
 	assert_int_equal(cmd_verb("", &args), V_UNKNOWN);
 	assert_int_equal(cmd_verb(" HELO x", &args), V_UNKNOWN);
-	assert_int_equal(cmd_verb("STARTTLS", &args), V_UNKNOWN);
+	assert_int_equal(cmd_verb("STARTTLS", &args), V_STARTTLS);
+	assert_int_equal(cmd_verb("STARTTLSX", &args), V_UNKNOWN);
 }
 
 static void
