@@ -228,6 +228,29 @@ ctl_term_safe(struct buf *b, const char *str)
 }
 
 int
+ctl_term_safe_bytes(struct buf *b, const void *data, size_t n)
+{
+	const unsigned char	*s = data;
+	size_t			 l;
+	uint32_t		 cp;
+
+	while (n > 0) {
+		l = utf8_seq(s, n, &cp);
+		/* a tab is harmless; content lines are full of them */
+		if (l == 0 || (cp < 0x20 && cp != '\t') ||
+		    (cp >= 0x7f && cp < 0xa0)) {
+			if (buf_appendc(b, '?') == -1)
+				return -1;
+			l = l ? l : 1;
+		} else if (buf_append(b, s, l) == -1)
+			return -1;
+		s += l;
+		n -= l;
+	}
+	return 0;
+}
+
+int
 ctl_json_string(struct buf *b, const char *str)
 {
 	const unsigned char	*s = (const unsigned char *)str;

@@ -54,6 +54,8 @@ void		 ctl_format_age(char *, size_t, int64_t secs);
 void		 ctl_format_size(char *, size_t, uint64_t bytes);
 /* A string made safe for a terminal: control bytes and bad UTF-8 become '?'. */
 int		 ctl_term_safe(struct buf *, const char *);
+/* The same for bytes that may hold NUL; tabs are kept. */
+int		 ctl_term_safe_bytes(struct buf *, const void *, size_t);
 /* A JSON string literal, quotes included; bad UTF-8 becomes U+FFFD. */
 int		 ctl_json_string(struct buf *, const char *);
 /* One entry as a JSON object (no trailing separator). */

@@ -19,6 +19,8 @@
 #include "ipc.h"
 #include "pack.h"
 #include "privsep.h"
+#include "show.h"
+#include "stats.h"
 
 /* How long we wait for each answer from queue-mgr. */
 #define CTL_TIMEOUT_MS	30000
@@ -32,6 +34,11 @@ usage(int code)
 	    "                  [--domain D] [--older AGE] [--state STATE]\n"
 	    "       posternctl [-f config] flush [QUEUE_ID]\n"
 	    "       posternctl [-f config] hold|release QUEUE_ID\n"
+	    "       posternctl [-f config] show [--headers|--body|--raw] QUEUE_ID\n"
+	    "       posternctl [-f config] delete QUEUE_ID|--all-deferred\n"
+	    "       posternctl [-f config] bounce QUEUE_ID\n"
+	    "       posternctl [-f config] stats [--json]\n"
+	    "       posternctl [-f config] pause|resume outgoing\n"
 	    "       posternctl check-config [FILE]\n"
 	    "       mailq [-C config]\n"
 	    "\n"
@@ -46,6 +53,17 @@ usage(int code)
 	    "  flush [ID]     try every deferred message (or one) now\n"
 	    "  hold ID        never try this message until released\n"
 	    "  release ID     try a held message now\n"
+	    "  show ID        envelope, recipients' state and content\n"
+	    "    --headers    only the content's header section\n"
+	    "    --body       only the content's body\n"
+	    "    --raw        only the content, byte for byte\n"
+	    "  delete ID      remove a message silently (--all-deferred: every\n"
+	    "                 deferred one)\n"
+	    "  bounce ID      return a message to its sender with a DSN\n"
+	    "  stats          messages by state, counts since start, deferrals\n"
+	    "                 by reason and by domain (--json: as an object)\n"
+	    "  pause outgoing hand no message to delivery until resumed\n"
+	    "  resume outgoing\n"
 	    "  check-config   check a configuration file (default: -f's)\n"
 	    "  -f config      default %s\n", POSTERN_CONF_DEFAULT);
 	exit(code);
@@ -294,6 +312,175 @@ cmd_id_verb(int fd, uint32_t type, const char *id)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+enum show_mode { SHOW_ALL, SHOW_HEADERS, SHOW_BODY, SHOW_RAW };
+
+static int
+cmd_show(int fd, const char *id, enum show_mode mode)
+{
+	struct ctl_show_env	 env;
+	struct ctl_show_rcpt	 rc;
+	struct ctl_content	 cc;
+	struct ipc_msg		 m;
+	struct unpack		 u;
+	struct buf		 b;
+	uint8_t			*payload;
+	uint32_t		 nrcpt = 0, got = 0, count;
+	time_t			 now = time(NULL);
+
+	if (strlen(id) > CTL_MAX_ID || strpbrk(id, "\r\n") != NULL) {
+		fprintf(stderr, "posternctl: '%s' is not a queue id\n", id);
+		return 1;
+	}
+	if ((payload = malloc(IPC_MAX_PAYLOAD)) == NULL) {
+		fprintf(stderr, "posternctl: out of memory\n");
+		return 1;
+	}
+	buf_init(&b);
+	ctl_content_init(&cc, mode == SHOW_HEADERS ? CTL_PART_HEADERS :
+	    mode == SHOW_BODY ? CTL_PART_BODY : CTL_PART_ALL);
+	if (pack_str(&b, id) == -1 || pack_u32(&b, 1) == -1) {
+		fprintf(stderr, "posternctl: out of memory\n");
+		return 1;
+	}
+	ctl_send(fd, IPC_CTL_SHOW, &b);
+	ctl_recv(fd, &m, payload);
+	if (m.type == IPC_CTL_ERROR)
+		ctl_fail(&m);
+	if (m.type != IPC_CTL_SHOW_ENV ||
+	    ctl_show_env_unpack(m.data, m.len, &env) == -1) {
+		fprintf(stderr, "posternctl: malformed answer from postern\n");
+		return 1;
+	}
+	nrcpt = env.nrcpt;
+	buf_reset(&b);
+	if (mode == SHOW_ALL && ctl_show_env_format(&b, &env, now) == -1)
+		goto oom;
+	ctl_show_env_free(&env);
+	out(&b);
+	for (;;) {
+		ctl_recv(fd, &m, payload);
+		if (m.type == IPC_CTL_ERROR)
+			ctl_fail(&m);
+		buf_reset(&b);
+		if (m.type == IPC_CTL_SHOW_RCPT) {
+			if (got >= nrcpt ||
+			    ctl_show_rcpt_unpack(m.data, m.len, &rc) == -1)
+				goto bad;
+			if (mode == SHOW_ALL &&
+			    ctl_show_rcpt_format(&b, &rc, now) == -1)
+				goto oom;
+			ctl_show_rcpt_free(&rc);
+			if (++got == nrcpt && mode == SHOW_ALL &&
+			    buf_appends(&b, "\n") == -1)
+				goto oom;
+		} else if (m.type == IPC_CTL_CONTENT) {
+			if (got != nrcpt)
+				goto bad;
+			if (mode == SHOW_RAW) {
+				if (buf_append(&b, m.data, m.len) == -1)
+					goto oom;
+			} else if (ctl_content_feed(&cc, &b, m.data,
+			    m.len) == -1)
+				goto oom;
+		} else if (m.type == IPC_CTL_END)
+			break;
+		else
+			goto bad;
+		out(&b);
+	}
+	unpack_init(&u, m.data, m.len);
+	if (got != nrcpt || unpack_u32(&u, &count) == -1 ||
+	    unpack_done(&u) == -1)
+		goto bad;
+	buf_reset(&b);
+	if (mode != SHOW_RAW && ctl_content_finish(&cc, &b) == -1)
+		goto oom;
+	out(&b);
+	ctl_content_free(&cc);
+	buf_free(&b);
+	free(payload);
+	return fflush(stdout) == 0 ? 0 : 1;
+bad:
+	fflush(stdout);
+	fprintf(stderr, "posternctl: malformed answer from postern\n");
+	return 1;
+oom:
+	fprintf(stderr, "posternctl: out of memory\n");
+	return 1;
+}
+
+static int
+cmd_stats(int fd, int json)
+{
+	struct ctl_stats	 st;
+	struct ipc_msg		 m;
+	struct buf		 b;
+	uint8_t			*payload;
+
+	if ((payload = malloc(IPC_MAX_PAYLOAD)) == NULL) {
+		fprintf(stderr, "posternctl: out of memory\n");
+		return 1;
+	}
+	buf_init(&b);
+	ctl_send(fd, IPC_CTL_STATS, NULL);
+	ctl_recv(fd, &m, payload);
+	if (m.type == IPC_CTL_ERROR)
+		ctl_fail(&m);
+	if (m.type != IPC_CTL_STATS_REPLY ||
+	    ctl_stats_unpack(m.data, m.len, &st) == -1) {
+		fprintf(stderr, "posternctl: malformed answer from postern\n");
+		return 1;
+	}
+	if ((json ? ctl_stats_json(&b, &st) : ctl_stats_format(&b, &st)) == -1) {
+		fprintf(stderr, "posternctl: out of memory\n");
+		return 1;
+	}
+	out(&b);
+	ctl_stats_free(&st);
+	buf_free(&b);
+	free(payload);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* pause|resume outgoing: the daemon's OK text, or its error. */
+static int
+cmd_pause(int fd, int on, const char *what)
+{
+	struct ipc_msg	 m;
+	struct unpack	 u;
+	struct buf	 b, safe;
+	uint8_t		*payload;
+	char		*s = NULL;
+
+	if ((payload = malloc(IPC_MAX_PAYLOAD)) == NULL) {
+		fprintf(stderr, "posternctl: out of memory\n");
+		return 1;
+	}
+	buf_init(&b);
+	buf_init(&safe);
+	if (pack_u32(&b, on ? 1 : 0) == -1 || pack_str(&b, what) == -1) {
+		fprintf(stderr, "posternctl: out of memory\n");
+		return 1;
+	}
+	ctl_send(fd, IPC_CTL_PAUSE, &b);
+	ctl_recv(fd, &m, payload);
+	if (m.type == IPC_CTL_ERROR)
+		ctl_fail(&m);
+	unpack_init(&u, m.data, m.len);
+	if (m.type != IPC_CTL_OK || unpack_str(&u, &s, CTL_MAX_ERROR) == -1 ||
+	    unpack_done(&u) == -1 || ctl_term_safe(&safe, s) == -1 ||
+	    buf_cstr(&safe) == NULL) {
+		fprintf(stderr, "posternctl: malformed answer from postern\n");
+		return 1;
+	}
+	printf("%s\n", safe.p);
+	free(s);
+	buf_free(&b);
+	buf_free(&safe);
+	free(payload);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 static int
 cmd_check_config(const char *path)
 {
@@ -339,7 +526,16 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const struct option show_opts[] = {
+		{ "headers", no_argument, NULL, 'H' },
+		{ "body", no_argument, NULL, 'B' },
+		{ "raw", no_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct ctl_filter filter = { NULL, NULL, NULL, 0, -1 };
+	enum show_mode	 smode = SHOW_ALL;
+	const char	*showid = NULL, *idarg = NULL;
 	struct config	*c;
 	struct buf	 err;
 	const char	*conf = POSTERN_CONF_DEFAULT, *verb, *prog;
@@ -393,7 +589,10 @@ main(int argc, char **argv)
 		return cmd_check_config(argc == 2 ? argv[1] : conf);
 	}
 	if (strcmp(verb, "queue") != 0 && strcmp(verb, "flush") != 0 &&
-	    strcmp(verb, "hold") != 0 && strcmp(verb, "release") != 0) {
+	    strcmp(verb, "hold") != 0 && strcmp(verb, "release") != 0 &&
+	    strcmp(verb, "show") != 0 && strcmp(verb, "delete") != 0 &&
+	    strcmp(verb, "bounce") != 0 && strcmp(verb, "stats") != 0 &&
+	    strcmp(verb, "pause") != 0 && strcmp(verb, "resume") != 0) {
 		fprintf(stderr, "posternctl: unknown command '%s'\n", verb);
 		usage(2);
 	}
@@ -434,7 +633,40 @@ main(int argc, char **argv)
 		}
 		if (optind != argc)
 			usage(2);
-	} else if (argc > 2 || (strcmp(verb, "flush") != 0 && argc != 2))
+	} else if (strcmp(verb, "show") == 0) {
+		while ((ch = getopt_long(argc, argv, "+h", show_opts,
+		    NULL)) != -1) {
+			switch (ch) {
+			case 'H':
+				smode = SHOW_HEADERS;
+				break;
+			case 'B':
+				smode = SHOW_BODY;
+				break;
+			case 'R':
+				smode = SHOW_RAW;
+				break;
+			default:
+				usage(ch == 'h' ? 0 : 2);
+			}
+		}
+		if (optind != argc - 1)
+			usage(2);
+		showid = argv[optind];
+	} else if (strcmp(verb, "pause") == 0 || strcmp(verb, "resume") == 0) {
+		if (argc != 2 || strcmp(argv[1], "outgoing") != 0)
+			usage(2);
+	} else if (strcmp(verb, "stats") == 0) {
+		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
+			usage(2);
+		how = argc == 2 ? LIST_JSON : LIST_TABLE;
+	} else if (strcmp(verb, "delete") == 0 && argc == 2 &&
+	    strcmp(argv[1], "--all-deferred") == 0) {
+		/* "" asks for every deferred message */
+		idarg = "";
+	} else if (argc > 2 || (strcmp(verb, "flush") != 0 && argc != 2) ||
+	    (argc == 2 && argv[1][0] == '-') ||
+	    (strcmp(verb, "flush") != 0 && argv[1][0] == '\0'))
 		usage(2);
 
 	buf_init(&err);
@@ -446,10 +678,18 @@ main(int argc, char **argv)
 	fd = ctl_connect(c);
 	if (strcmp(verb, "queue") == 0)
 		r = cmd_queue(fd, how, &filter);
+	else if (strcmp(verb, "show") == 0)
+		r = cmd_show(fd, showid, smode);
+	else if (strcmp(verb, "stats") == 0)
+		r = cmd_stats(fd, how == LIST_JSON);
+	else if (strcmp(verb, "pause") == 0 || strcmp(verb, "resume") == 0)
+		r = cmd_pause(fd, strcmp(verb, "pause") == 0, argv[1]);
 	else
 		r = cmd_id_verb(fd, strcmp(verb, "hold") == 0 ? IPC_CTL_HOLD :
-		    strcmp(verb, "release") == 0 ? IPC_CTL_RELEASE : IPC_CTL_FLUSH,
-		    argc == 2 ? argv[1] : "");
+		    strcmp(verb, "release") == 0 ? IPC_CTL_RELEASE :
+		    strcmp(verb, "delete") == 0 ? IPC_CTL_DELETE :
+		    strcmp(verb, "bounce") == 0 ? IPC_CTL_BOUNCE : IPC_CTL_FLUSH,
+		    idarg != NULL ? idarg : argc == 2 ? argv[1] : "");
 	close(fd);
 	config_free(c);
 	return r;

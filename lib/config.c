@@ -106,6 +106,7 @@ static const struct key listener_keys[] = {
 	{ "max_message_size", K_SIZE, L(max_message_size), "35M", 1024, 1ULL << 32, NULL },
 	{ "max_recipients", K_UINT, L(max_recipients), "100", 1, 100000, NULL },
 	/* == issue 3 (smtpd) listener keys == */
+	{ "auth_plaintext", K_ENUM, L(auth_plaintext), "no", 0, 0, (const char *const[]){ "no", "yes", NULL } },
 	{ "hostname", K_STR, L(hostname), "", 0, 0, NULL },
 	{ "greeting_delay", K_MSECS, L(greeting_delay), "0", 0, 60000, NULL },
 	{ "command_timeout", K_SECS, L(command_timeout), "5m", 1, 3600, NULL },

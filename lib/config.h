@@ -53,6 +53,7 @@ struct listener_conf {
 	uint64_t	 max_message_size;	/* bytes */
 	uint64_t	 max_recipients;
 	/* == issue 3 (smtpd) listener fields == */
+	int		 auth_plaintext;	/* 1: AUTH offered without TLS */
 	char		*hostname;		/* "" = the global hostname */
 	uint64_t	 greeting_delay;	/* milliseconds */
 	uint64_t	 command_timeout;	/* seconds */

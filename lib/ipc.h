@@ -233,7 +233,49 @@ enum ipc_type {
 	 * IPC_CTL_ERROR. */
 	IPC_CTL_RELEASE,
 	/* == issue 6 (deliver, resolver) message types == */
-
+	/* == issue 7 (posternctl) message types == */
+	/* posternctl -> queue-mgr: one message in full. str queue id, u32
+	 * with content (0 = envelope and recipients only, 1 = and content).
+	 * Replies: IPC_CTL_SHOW_ENV, nrcpt x IPC_CTL_SHOW_RCPT, then (with
+	 * content) IPC_CTL_CONTENT frames, then IPC_CTL_END (u32 number of
+	 * content bytes sent); or IPC_CTL_ERROR ("no such message"). */
+	IPC_CTL_SHOW,
+	/* queue-mgr -> posternctl: str queue id, u64 arrival, u64 size,
+	 * str sender, str client, str helo, u32 ret (enum dsn_ret), str envid,
+	 * u32 body (enum body_type), u32 smtputf8, u32 state (enum
+	 * queue_state), u32 nrcpt. */
+	IPC_CTL_SHOW_ENV,
+	/* queue-mgr -> posternctl: str recipient, u32 state (0 pending,
+	 * 1 delivered, 2 bounced), u32 attempts, u64 next try (unix seconds,
+	 * 0 = at once), str last reply, str last relay, u32 notify
+	 * (DSN_NOTIFY_* bits, 0 = not given), str orcpt. */
+	IPC_CTL_SHOW_RCPT,
+	/* queue-mgr -> posternctl: raw content bytes (the payload itself, no
+	 * length prefix), in order. */
+	IPC_CTL_CONTENT,
+	/* posternctl -> queue-mgr: remove a message without a notice. str
+	 * queue id, or "" for every deferred message. Reply IPC_CTL_OK or
+	 * IPC_CTL_ERROR ("no such message", or busy: being delivered now). */
+	IPC_CTL_DELETE,
+	/* posternctl -> queue-mgr: return a message to its sender: each
+	 * waiting recipient fails with 5.0.0 and a DSN goes out. str queue id.
+	 * Reply IPC_CTL_OK or IPC_CTL_ERROR. */
+	IPC_CTL_BOUNCE,
+	/* posternctl -> queue-mgr: no payload. Reply IPC_CTL_STATS_REPLY. */
+	IPC_CTL_STATS,
+	/* queue-mgr -> posternctl: u64 now, u64 started (unix seconds),
+	 * u32 messages active, u32 deferred, u32 held, u64 recipients
+	 * waiting, u64 oldest arrival (0 = empty queue), u64 accepted,
+	 * u64 delivered, u64 deferred, u64 bounced (counts since start: one
+	 * message accepted, one recipient result each), u32 n, n x (str
+	 * enhanced status, u32 waiting recipients deferred with it), u32 n,
+	 * n x (str domain, u32 such recipients); groups by count, largest
+	 * first, at most 50 each. */
+	IPC_CTL_STATS_REPLY,
+	/* posternctl -> queue-mgr: u32 1 = pause, 0 = resume; str what
+	 * ("outgoing": no job goes to deliver while paused). Reply IPC_CTL_OK
+	 * or IPC_CTL_ERROR. */
+	IPC_CTL_PAUSE,
 	IPC_TYPE_MAX
 };
 

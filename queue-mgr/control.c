@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -25,6 +26,8 @@
 
 #define CONTROL_MAX_CLIENTS	64
 #define CONTROL_MAX_GROUPS	256
+#define CONTROL_MAX_ID		128	/* as posternctl sends at most */
+#define CONTROL_MAX_GROUPS_SENT	50	/* deferral reasons, domains */
 /* A refused client's socket stays open this long for it to read why. */
 #define CONTROL_LINGER_SECS	2
 
@@ -33,9 +36,16 @@ struct ctl_client {
 	struct ipc_chan		*chan;
 	uint32_t		 reqid;
 	int			 listing;	/* an IPC_CTL_QUEUE in progress */
+	int			 showing;	/* an IPC_CTL_SHOW in progress */
+	int			 show_content;	/* content asked for */
+	uint32_t		 show_rcpt;	/* next recipient to send */
+	uint64_t		 show_off;	/* content bytes sent */
+	char			 show_qid[QID_SIZE];
 	uint32_t		 nsent;
 	char			 last[QID_SIZE];	/* last entry sent */
 };
+
+struct qstats		 qstats;
 
 static TAILQ_HEAD(, ctl_client) ctl_clients = TAILQ_HEAD_INITIALIZER(ctl_clients);
 static size_t		 ctl_nclients, ctl_nlinger;
@@ -210,6 +220,377 @@ ctl_list_more(struct ctl_client *cl)
 	buf_free(&b);
 }
 
+static int
+ctl_show_env(struct buf *b, const struct qmsg *m)
+{
+	const struct qenv	*e = &m->env;
+
+	if (pack_str(b, m->qid) == -1 || pack_u64(b, e->arrival) == -1 ||
+	    pack_u64(b, e->size) == -1 || pack_str(b, e->sender) == -1 ||
+	    pack_str(b, e->client) == -1 || pack_str(b, e->helo) == -1 ||
+	    pack_u32(b, e->ret) == -1 || pack_str(b, e->envid) == -1 ||
+	    pack_u32(b, e->body) == -1 || pack_u32(b, e->smtputf8) == -1 ||
+	    pack_u32(b, sched_msg_state(m)) == -1 ||
+	    pack_u32(b, e->nrcpt) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+ctl_show_rcpt(struct buf *b, const struct qrcpt *r)
+{
+	if (pack_str(b, r->addr) == -1 || pack_u32(b, r->state) == -1 ||
+	    pack_u32(b, r->attempts) == -1 || pack_u64(b, r->next_try) == -1 ||
+	    pack_str(b, r->last_reply) == -1 ||
+	    pack_str(b, r->last_relay) == -1 ||
+	    pack_u32(b, r->notify) == -1 || pack_str(b, r->orcpt) == -1)
+		return -1;
+	return 0;
+}
+
+struct show_ctx {
+	struct ctl_client	*cl;
+	uint64_t		 pos;		/* content offset of this chunk */
+	int			 paused;	/* stopped for the queue to drain */
+};
+
+/* Skips what was sent before, sends the rest until the queue is full. */
+static int
+ctl_show_chunk(const void *data, size_t len, void *arg)
+{
+	struct show_ctx		*sc = arg;
+	struct ctl_client	*cl = sc->cl;
+	const uint8_t		*p = data;
+	size_t			 skip, n;
+
+	if (sc->pos + len <= cl->show_off) {
+		sc->pos += len;
+		return 0;
+	}
+	skip = cl->show_off - sc->pos;
+	p += skip;
+	len -= skip;
+	sc->pos = cl->show_off;
+	while (len > 0) {
+		if (ipc_pending(cl->chan) > IPC_HIGH_WATER) {
+			sc->paused = 1;
+			return -1;
+		}
+		n = len > IPC_MAX_PAYLOAD ? IPC_MAX_PAYLOAD : len;
+		if (ipc_send(cl->chan, IPC_CTL_CONTENT, cl->reqid, -1, p,
+		    n) == -1)
+			return -1;
+		p += n;
+		len -= n;
+		sc->pos += n;
+		cl->show_off += n;
+	}
+	return 0;
+}
+
+/* Sends the next part of a message until the queue is full; the drain
+ * callback resumes. */
+static void
+ctl_show_more(struct ctl_client *cl)
+{
+	struct show_ctx	 sc;
+	struct qmsg	*m;
+	struct buf	 b;
+
+	/* the message may have been delivered while the admin read */
+	if ((m = sched_find(cl->show_qid)) == NULL) {
+		cl->showing = 0;
+		ctl_reply(cl, IPC_CTL_ERROR, "the message left the queue");
+		return;
+	}
+	buf_init(&b);
+	for (; cl->show_rcpt < m->env.nrcpt; cl->show_rcpt++) {
+		if (ipc_pending(cl->chan) > IPC_HIGH_WATER) {
+			buf_free(&b);
+			return;
+		}
+		buf_reset(&b);
+		if (ctl_show_rcpt(&b, &m->env.rcpts[cl->show_rcpt]) == -1 ||
+		    ipc_send_buf(cl->chan, IPC_CTL_SHOW_RCPT, cl->reqid, -1,
+		    &b) == -1) {
+			buf_free(&b);
+			cl->showing = 0;
+			ctl_reply(cl, IPC_CTL_ERROR, "out of memory");
+			return;
+		}
+	}
+	if (cl->show_content && cl->show_off < m->env.size) {
+		memset(&sc, 0, sizeof(sc));
+		sc.cl = cl;
+		if (spool_read_content(qmgr.spool, m->qid, m->env.size,
+		    ctl_show_chunk, &sc) == -1 && !sc.paused) {
+			buf_free(&b);
+			cl->showing = 0;
+			ctl_reply(cl, IPC_CTL_ERROR, "cannot read the content "
+			    "(see the mail log)");
+			return;
+		}
+		if (sc.paused) {
+			buf_free(&b);
+			return;
+		}
+	}
+	buf_reset(&b);
+	if (pack_u32(&b, (uint32_t)cl->show_off) == 0)
+		ipc_send_buf(cl->chan, IPC_CTL_END, cl->reqid, -1, &b);
+	buf_free(&b);
+	cl->showing = 0;
+}
+
+/* IPC_CTL_SHOW: -1 when the request is malformed. */
+static int
+ctl_show(struct ctl_client *cl, struct ipc_msg *msg)
+{
+	struct unpack	 u;
+	struct qmsg	*m;
+	struct buf	 b;
+	char		*qid = NULL;
+	uint32_t	 content;
+
+	if (msg->fd != -1)
+		return -1;
+	unpack_init(&u, msg->data, msg->len);
+	/* a wrong id is the admin's typo, not a malformed request */
+	if (unpack_str(&u, &qid, CONTROL_MAX_ID) == -1 ||
+	    unpack_u32(&u, &content) == -1 || unpack_done(&u) == -1 ||
+	    content > 1) {
+		free(qid);
+		return -1;
+	}
+	if (!qid_valid(qid, strlen(qid)) || (m = sched_find(qid)) == NULL) {
+		free(qid);
+		ctl_reply(cl, IPC_CTL_ERROR, "no such message");
+		return 0;
+	}
+	free(qid);
+	buf_init(&b);
+	if (ctl_show_env(&b, m) == -1 || ipc_send_buf(cl->chan,
+	    IPC_CTL_SHOW_ENV, cl->reqid, -1, &b) == -1) {
+		buf_free(&b);
+		ctl_reply(cl, IPC_CTL_ERROR, "out of memory");
+		return 0;
+	}
+	buf_free(&b);
+	strlcpy(cl->show_qid, m->qid, sizeof(cl->show_qid));
+	cl->show_content = (int)content;
+	cl->show_rcpt = 0;
+	cl->show_off = 0;
+	cl->showing = 1;
+	ctl_show_more(cl);
+	return 0;
+}
+
+/* IPC_CTL_DELETE and IPC_CTL_BOUNCE: -1 when the request is malformed. */
+static int
+ctl_remove(struct ctl_client *cl, struct ipc_msg *msg)
+{
+	struct unpack	 u;
+	struct qmsg	*m;
+	char		*qid = NULL, text[128], last[QID_SIZE];
+	int		 bounce = msg->type == IPC_CTL_BOUNCE, r, n = 0, busy = 0;
+
+	if (msg->fd != -1)
+		return -1;
+	unpack_init(&u, msg->data, msg->len);
+	if (unpack_str(&u, &qid, CONTROL_MAX_ID) == -1 ||
+	    unpack_done(&u) == -1 || (bounce && qid[0] == '\0')) {
+		free(qid);
+		return -1;
+	}
+	if (qid[0] == '\0') {
+		/* every deferred message; removal does not disturb the walk */
+		for (m = sched_first(); m != NULL; m = sched_next_after(last)) {
+			strlcpy(last, m->qid, sizeof(last));
+			if (sched_msg_state(m) != QSTATE_DEFERRED)
+				continue;
+			r = sched_admin_remove(last, 0);
+			if (r == 0)
+				n++;
+			else if (r == -2)
+				busy++;
+		}
+		/* durable before the admin hears it; one sync for them all */
+		commit_flush();
+		sched_run();
+		snprintf(text, sizeof(text), "%d message%s deleted%s", n,
+		    n == 1 ? "" : "s", busy ? " (some were being delivered: "
+		    "try again)" : "");
+		ctl_reply(cl, IPC_CTL_OK, text);
+		log_info("control: delete all deferred: %s", text);
+		free(qid);
+		return 0;
+	}
+	r = qid_valid(qid, strlen(qid)) ? sched_admin_remove(qid, bounce) : -1;
+	if (r == 0 || r == -3) {
+		commit_flush();
+		sched_run();
+	}
+	switch (r) {
+	case 0:
+		snprintf(text, sizeof(text), "%s %s", qid,
+		    bounce ? "bounced" : "deleted");
+		ctl_reply(cl, IPC_CTL_OK, text);
+		break;
+	case -2:
+		ctl_reply(cl, IPC_CTL_ERROR, "the message is being delivered "
+		    "now; try again in a moment");
+		break;
+	case -3:
+		snprintf(text, sizeof(text), "%s %s, but not stored yet (spool "
+		    "trouble; retried)", qid, bounce ? "bounced" : "deleted");
+		ctl_reply(cl, IPC_CTL_OK, text);
+		break;
+	default:
+		ctl_reply(cl, IPC_CTL_ERROR, "no such message");
+	}
+	free(qid);
+	return 0;
+}
+
+struct ctl_group {
+	char		*key;
+	uint32_t	 n;
+};
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+group_cmp(const void *a, const void *b)
+{
+	const struct ctl_group *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/* Counts equal keys (sorting them) and packs the largest groups. */
+static int
+pack_groups(struct buf *b, char **keys, size_t nkeys)
+{
+	struct ctl_group	*g;
+	size_t			 i, ng = 0;
+	int			 r = 0;
+
+	if (nkeys == 0)
+		return pack_u32(b, 0);
+	qsort(keys, nkeys, sizeof(*keys), str_cmp);
+	if ((g = reallocarray(NULL, nkeys, sizeof(*g))) == NULL)
+		return -1;
+	for (i = 0; i < nkeys; i++) {
+		if (ng > 0 && strcmp(g[ng - 1].key, keys[i]) == 0) {
+			g[ng - 1].n++;
+			continue;
+		}
+		g[ng].key = keys[i];
+		g[ng].n = 1;
+		ng++;
+	}
+	qsort(g, ng, sizeof(*g), group_cmp);
+	if (ng > CONTROL_MAX_GROUPS_SENT)
+		ng = CONTROL_MAX_GROUPS_SENT;
+	r |= pack_u32(b, (uint32_t)ng);
+	for (i = 0; i < ng; i++) {
+		r |= pack_str(b, g[i].key);
+		r |= pack_u32(b, g[i].n);
+	}
+	free(g);
+	return r ? -1 : 0;
+}
+
+static int
+push_key(char ***v, size_t *n, size_t *cap, char *key)
+{
+	char	**nv;
+
+	if (key == NULL)
+		return -1;
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+
+		if ((nv = reallocarray(*v, ncap, sizeof(**v))) == NULL) {
+			free(key);
+			return -1;
+		}
+		*v = nv;
+		*cap = ncap;
+	}
+	(*v)[(*n)++] = key;
+	return 0;
+}
+
+/* IPC_CTL_STATS: one walk over the index, nothing read from disk. */
+static int
+ctl_stats(struct ctl_client *cl, struct ipc_msg *msg)
+{
+	struct qmsg	*m;
+	struct buf	 b;
+	uint32_t	 count[3] = { 0, 0, 0 }, i, st;
+	uint64_t	 waiting = 0, oldest = 0;
+	char		**reasons = NULL, **domains = NULL, dsn[16];
+	size_t		 nr = 0, capr = 0, nd = 0, capd = 0, k;
+	int		 r = 0;
+
+	if (msg->len != 0 || msg->fd != -1)
+		return -1;
+	for (m = sched_first(); m != NULL && r == 0; m = sched_next_after(m->qid)) {
+		st = sched_msg_state(m);
+		if (st < 3)
+			count[st]++;
+		if (oldest == 0 || m->env.arrival < oldest)
+			oldest = m->env.arrival;
+		for (i = 0; i < m->env.nrcpt && r == 0; i++) {
+			const struct qrcpt *rc = &m->env.rcpts[i];
+
+			if (rc->state != QRCPT_PENDING)
+				continue;
+			waiting++;
+			if (rc->attempts == 0 || rc->last_reply[0] == '\0')
+				continue;
+			sched_dsn(rc->last_reply, RCPT_TEMPFAIL, dsn);
+			r |= push_key(&reasons, &nr, &capr, strdup(dsn));
+			r |= push_key(&domains, &nd, &capd,
+			    record_rcpt_domain(rc->addr));
+		}
+	}
+	buf_init(&b);
+	if (r == 0) {
+		r |= pack_u64(&b, (uint64_t)time(NULL));
+		r |= pack_u64(&b, qstats.started);
+		for (k = 0; k < 3; k++)
+			r |= pack_u32(&b, count[k]);
+		r |= pack_u64(&b, waiting);
+		r |= pack_u64(&b, oldest);
+		r |= pack_u64(&b, qstats.accepted);
+		r |= pack_u64(&b, qstats.delivered);
+		r |= pack_u64(&b, qstats.deferred);
+		r |= pack_u64(&b, qstats.bounced);
+		r |= pack_groups(&b, reasons, nr);
+		r |= pack_groups(&b, domains, nd);
+	}
+	if (r != 0)
+		ctl_reply(cl, IPC_CTL_ERROR, "out of memory");
+	else
+		ipc_send_buf(cl->chan, IPC_CTL_STATS_REPLY, cl->reqid, -1, &b);
+	buf_free(&b);
+	for (k = 0; k < nr; k++)
+		free(reasons[k]);
+	for (k = 0; k < nd; k++)
+		free(domains[k]);
+	free(reasons);
+	free(domains);
+	return 0;
+}
+
 static void
 ctl_drain_cb(struct ipc_chan *c, void *arg)
 {
@@ -218,6 +599,8 @@ ctl_drain_cb(struct ipc_chan *c, void *arg)
 	(void)c;
 	if (cl->listing)
 		ctl_list_more(cl);
+	else if (cl->showing)
+		ctl_show_more(cl);
 }
 
 static void
@@ -230,7 +613,7 @@ ctl_msg_cb(struct ipc_chan *c, struct ipc_msg *msg, void *arg)
 
 	(void)c;
 	cl->reqid = msg->id;
-	if (cl->listing) {
+	if (cl->listing || cl->showing) {
 		ctl_close_with(cl, IPC_CTL_ERROR, "one request at a time");
 		return;
 	}
@@ -264,6 +647,43 @@ ctl_msg_cb(struct ipc_chan *c, struct ipc_msg *msg, void *arg)
 			log_info("control: flush %s: %s", qid[0] ? qid : "all", text);
 		}
 		free(qid);
+		return;
+	case IPC_CTL_SHOW:
+		if (ctl_show(cl, msg) == -1)
+			break;
+		return;
+	case IPC_CTL_STATS:
+		if (ctl_stats(cl, msg) == -1)
+			break;
+		return;
+	case IPC_CTL_PAUSE: {
+		uint32_t on;
+
+		if (msg->fd != -1)
+			break;
+		unpack_init(&u, msg->data, msg->len);
+		if (unpack_u32(&u, &on) == -1 ||
+		    unpack_str(&u, &qid, CONTROL_MAX_ID) == -1 ||
+		    unpack_done(&u) == -1 || on > 1) {
+			free(qid);
+			break;
+		}
+		if (strcmp(qid, "outgoing") != 0)
+			ctl_reply(cl, IPC_CTL_ERROR, "only outgoing delivery "
+			    "can be paused");
+		else {
+			n = sched_pause((int)on);
+			snprintf(text, sizeof(text), "outgoing delivery %s%s",
+			    n == 1 ? "already " : "", on ? "paused" : "resumed");
+			ctl_reply(cl, IPC_CTL_OK, text);
+		}
+		free(qid);
+		return;
+	}
+	case IPC_CTL_DELETE:
+	case IPC_CTL_BOUNCE:
+		if (ctl_remove(cl, msg) == -1)
+			break;
 		return;
 	case IPC_CTL_HOLD:
 	case IPC_CTL_RELEASE:
@@ -412,6 +832,8 @@ control_listen(int fd)
 	int	 fl;
 
 	control_shutdown();
+	if (qstats.started == 0)
+		qstats.started = (uint64_t)time(NULL);
 	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
 	    (ctl_ev = event_new(qmgr.base, fd, EV_READ | EV_PERSIST,

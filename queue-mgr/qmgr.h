@@ -209,6 +209,12 @@ int		 sched_etrn(const char *domain);
 /* Hold / release a message: 0, or -1 if unknown; 1 when it already was so. */
 int		 sched_hold(const char *qid);
 int		 sched_release(const char *qid);
+/* posternctl delete (bounce 0) or bounce: 0; -1 unknown; -2 being delivered
+ * now; -3 not stored yet (retried). Then commit_flush() and sched_run(). */
+int		 sched_admin_remove(const char *qid, int bounce);
+/* posternctl pause (1) / resume (0) outgoing: no job is handed to deliver
+ * while paused; nothing else changes. 1 when it already was so. */
+int		 sched_pause(int on);
 /* Whether a recipient wants a kind of notice (RFC 3461 NOTIFY; 0 = default). */
 int		 sched_wants_failure(const struct qrcpt *);
 int		 sched_wants_delay(const struct qrcpt *);
@@ -308,6 +314,13 @@ int	 control_resolve_admin(const char *group);
 int	 control_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups);
 void	 control_listen(int fd);
 void	 control_shutdown(void);
+
+/* Since start, for posternctl stats: messages accepted, recipient results. */
+struct qstats {
+	uint64_t	 started;	/* unix seconds */
+	uint64_t	 accepted, delivered, deferred, bounced;
+};
+extern struct qstats qstats;
 
 /* ---- process state and channels (server.c) ---- */
 

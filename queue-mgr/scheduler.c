@@ -74,6 +74,7 @@ static struct event	*sched_ev;
 static struct sched_policy sched_pol = { NULL, 0, 2000, 300, 3600 };
 
 static int	sched_persist(struct qmsg *);
+static int	sched_paused;	/* posternctl pause outgoing */
 
 uint64_t
 sched_backoff(uint64_t min, uint64_t max, uint32_t factor_milli, uint32_t attempts)
@@ -383,6 +384,7 @@ sched_add(struct qmsg *m)
 		sched_msg_free(m);
 		return;
 	}
+	qstats.accepted++;
 	msg_due_update(m);
 	sched_run();
 }
@@ -447,6 +449,12 @@ log_rcpt(const struct qmsg *m, const struct qrcpt *r, const char *relay,
 {
 	log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)",
 	    m->qid, r->addr, relay, delay_secs(m), dsn, status, reply);
+	if (strcmp(status, "sent") == 0)
+		qstats.delivered++;
+	else if (strcmp(status, "deferred") == 0)
+		qstats.deferred++;
+	else if (strcmp(status, "bounced") == 0)
+		qstats.bounced++;
 }
 
 static int
@@ -879,7 +887,8 @@ dispatch_all(uint64_t now)
 	uint64_t	 wake = UINT64_MAX, now_us = qmgr_now_us();
 	int		 progress = 1;
 
-	if (qmgr.deliver == NULL)
+	/* paused by the admin: ready work waits, as when deliver is away */
+	if (qmgr.deliver == NULL || sched_paused)
 		return wake;
 	while (progress) {
 		progress = 0;
@@ -1370,6 +1379,63 @@ sched_release(const char *qid)
 	log_info("%s: released by the admin", qid);
 	msg_due_update(m);
 	sched_run();
+	return 0;
+}
+
+/* posternctl delete (silently) and bounce (a DSN to the sender, as expiry
+ * makes): every waiting recipient is finished and the message removed. The
+ * caller flushes the commit and runs the scheduler (once for many). */
+int
+sched_admin_remove(const char *qid, int bounce)
+{
+	struct qmsg	*m;
+	uint32_t	 i;
+
+	if ((m = sched_find(qid)) == NULL)
+		return -1;
+	/* its jobs point at it: wait until deliver has answered */
+	if (m->njobs > 0)
+		return -2;
+	for (i = 0; i < m->env.nrcpt; i++) {
+		struct qrcpt *r = &m->env.rcpts[i];
+
+		if (!bounce)
+			r->report = 0;
+		if (r->state != QRCPT_PENDING)
+			continue;
+		r->ready = 0;
+		if (!bounce) {
+			r->state = QRCPT_BOUNCED;
+			continue;
+		}
+		if (set_reply(r, "550 5.0.0 Message deleted by the "
+		    "administrator") == -1)
+			log_errno("%s: recording the bounce", m->qid);
+		rcpt_bounced(r);
+		log_rcpt(m, r, "none", "5.0.0", "bounced", r->last_reply);
+	}
+	if (!bounce)
+		log_info("%s: removed by the admin", qid);
+	else
+		log_info("%s: bounced by the admin", qid);
+	if (sched_persist(m) == -1) {
+		msg_due_update(m);
+		return -3;
+	}
+	return 0;
+}
+
+int
+sched_pause(int on)
+{
+	int	 was = sched_paused;
+
+	sched_paused = on != 0;
+	if (was == sched_paused)
+		return 1;
+	log_info("outgoing delivery %s by the admin", on ? "paused" : "resumed");
+	if (!on)
+		sched_run();
 	return 0;
 }
 
