@@ -265,51 +265,66 @@ cmd_queue(int fd, enum listing how, const struct ctl_filter *f)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/*
+ * Sends one request and prints the daemon's IPC_CTL_OK text, made safe for
+ * a terminal; an IPC_CTL_ERROR ends the program with its text.
+ */
+static int
+request_ok(int fd, uint32_t type, const struct buf *req)
+{
+	struct ipc_msg	 m;
+	struct unpack	 u;
+	struct buf	 safe;
+	uint8_t		*payload;
+	char		*s = NULL;
+	int		 r = 1;
+
+	if ((payload = malloc(IPC_MAX_PAYLOAD)) == NULL) {
+		fprintf(stderr, "posternctl: out of memory\n");
+		return 1;
+	}
+	buf_init(&safe);
+	ctl_send(fd, type, req);
+	ctl_recv(fd, &m, payload);
+	if (m.type == IPC_CTL_ERROR)
+		ctl_fail(&m);
+	unpack_init(&u, m.data, m.len);
+	if (m.type != IPC_CTL_OK)
+		fprintf(stderr, "posternctl: unexpected %s from postern\n",
+		    ipc_type_name(m.type));
+	else if (unpack_str(&u, &s, CTL_MAX_ERROR) == -1 ||
+	    unpack_done(&u) == -1 || ctl_term_safe(&safe, s) == -1 ||
+	    buf_cstr(&safe) == NULL)
+		fprintf(stderr, "posternctl: malformed answer from postern\n");
+	else {
+		printf("%s\n", safe.p);
+		r = fflush(stdout) == 0 ? 0 : 1;
+	}
+	free(s);
+	buf_free(&safe);
+	free(payload);
+	return r;
+}
+
 /* A verb naming one message (or, for flush, "" for all): OK text or error. */
 static int
 cmd_id_verb(int fd, uint32_t type, const char *id)
 {
-	struct ipc_msg	 m;
-	struct unpack	 u;
-	struct buf	 b, safe;
-	uint8_t		*payload;
-	char		*s = NULL;
+	struct buf	 b;
+	int		 r;
 
 	if (strlen(id) > CTL_MAX_ID || strpbrk(id, "\r\n") != NULL) {
 		fprintf(stderr, "posternctl: '%s' is not a queue id\n", id);
 		return 1;
 	}
-	if ((payload = malloc(IPC_MAX_PAYLOAD)) == NULL) {
-		fprintf(stderr, "posternctl: out of memory\n");
-		return 1;
-	}
 	buf_init(&b);
-	buf_init(&safe);
 	if (pack_str(&b, id) == -1) {
 		fprintf(stderr, "posternctl: out of memory\n");
 		return 1;
 	}
-	ctl_send(fd, type, &b);
-	ctl_recv(fd, &m, payload);
-	if (m.type == IPC_CTL_ERROR)
-		ctl_fail(&m);
-	if (m.type != IPC_CTL_OK) {
-		fprintf(stderr, "posternctl: unexpected %s from postern\n",
-		    ipc_type_name(m.type));
-		return 1;
-	}
-	unpack_init(&u, m.data, m.len);
-	if (unpack_str(&u, &s, CTL_MAX_ERROR) == -1 || unpack_done(&u) == -1 ||
-	    ctl_term_safe(&safe, s) == -1 || buf_cstr(&safe) == NULL) {
-		fprintf(stderr, "posternctl: malformed answer from postern\n");
-		return 1;
-	}
-	printf("%s\n", safe.p);
-	free(s);
+	r = request_ok(fd, type, &b);
 	buf_free(&b);
-	buf_free(&safe);
-	free(payload);
-	return fflush(stdout) == 0 ? 0 : 1;
+	return r;
 }
 
 enum show_mode { SHOW_ALL, SHOW_HEADERS, SHOW_BODY, SHOW_RAW };
@@ -446,39 +461,17 @@ cmd_stats(int fd, int json)
 static int
 cmd_pause(int fd, int on, const char *what)
 {
-	struct ipc_msg	 m;
-	struct unpack	 u;
-	struct buf	 b, safe;
-	uint8_t		*payload;
-	char		*s = NULL;
+	struct buf	 b;
+	int		 r;
 
-	if ((payload = malloc(IPC_MAX_PAYLOAD)) == NULL) {
-		fprintf(stderr, "posternctl: out of memory\n");
-		return 1;
-	}
 	buf_init(&b);
-	buf_init(&safe);
 	if (pack_u32(&b, on ? 1 : 0) == -1 || pack_str(&b, what) == -1) {
 		fprintf(stderr, "posternctl: out of memory\n");
 		return 1;
 	}
-	ctl_send(fd, IPC_CTL_PAUSE, &b);
-	ctl_recv(fd, &m, payload);
-	if (m.type == IPC_CTL_ERROR)
-		ctl_fail(&m);
-	unpack_init(&u, m.data, m.len);
-	if (m.type != IPC_CTL_OK || unpack_str(&u, &s, CTL_MAX_ERROR) == -1 ||
-	    unpack_done(&u) == -1 || ctl_term_safe(&safe, s) == -1 ||
-	    buf_cstr(&safe) == NULL) {
-		fprintf(stderr, "posternctl: malformed answer from postern\n");
-		return 1;
-	}
-	printf("%s\n", safe.p);
-	free(s);
+	r = request_ok(fd, IPC_CTL_PAUSE, &b);
 	buf_free(&b);
-	buf_free(&safe);
-	free(payload);
-	return fflush(stdout) == 0 ? 0 : 1;
+	return r;
 }
 
 static int

@@ -24,6 +24,7 @@
 
 #include "deliver.h"
 #include "ipc.h"
+#include "daemon.h"
 #include "log.h"
 #include "pack.h"
 
@@ -100,8 +101,6 @@ static struct {
 	TAILQ_HEAD(, dl_job)	 waiting;
 	TAILQ_HEAD(, dl_query)	 queries;
 	struct event		*kick;
-	struct event		*sigterm;
-	struct event		*sigint;
 	SSL_CTX			*ssl_ctx;
 } dl;
 
@@ -1230,13 +1229,6 @@ master_close_cb(struct ipc_chan *ch, void *arg)
 	event_base_loopexit(dl.base, NULL);
 }
 
-static void
-signal_cb(evutil_socket_t sig, short ev, void *arg)
-{
-	log_info("deliver: signal %d, exiting", (int)sig);
-	event_base_loopexit(dl.base, NULL);
-}
-
 void
 deliver_start(struct event_base *base, struct config *conf,
     struct ssl_ctx_st *ssl_ctx, int master_fd)
@@ -1254,12 +1246,7 @@ deliver_start(struct event_base *base, struct config *conf,
 	    master_close_cb, NULL);
 	if (dl.master == NULL)
 		log_fatal("deliver: cannot set up the master channel");
-	dl.sigterm = evsignal_new(base, SIGTERM, signal_cb, NULL);
-	dl.sigint = evsignal_new(base, SIGINT, signal_cb, NULL);
-	if (dl.sigterm == NULL || dl.sigint == NULL ||
-	    evsignal_add(dl.sigterm, NULL) == -1 ||
-	    evsignal_add(dl.sigint, NULL) == -1)
-		log_fatal("deliver: cannot catch signals");
+	daemon_stop_on_signals(base, "deliver");
 	if (ipc_send(dl.master, IPC_READY, 0, -1, NULL, 0) == -1)
 		log_fatal("deliver: cannot send READY");
 }

@@ -2,10 +2,13 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -67,4 +70,30 @@ daemon_spool_path(const struct config *c, const char *sub, char *out, size_t out
 
 	if (n < 0 || (size_t)n >= outsz)
 		log_fatal("spool path too long: %s/%s", c->spool, sub);
+}
+
+static void
+stop_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct event_base *base = event_get_base(arg);
+
+	(void)ev;
+	log_info("signal %d, exiting", (int)sig);
+	event_base_loopexit(base, NULL);
+}
+
+void
+daemon_stop_on_signals(struct event_base *base, const char *ident)
+{
+	struct event	*ev;
+	int		 sigs[] = { SIGTERM, SIGINT };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		/* the event is its own argument, so the callback finds its base;
+		 * it lives as long as the process */
+		if ((ev = evsignal_new(base, sigs[i], stop_cb,
+		    event_self_cbarg())) == NULL || evsignal_add(ev, NULL) == -1)
+			log_fatal("%s: cannot catch signals", ident);
+	}
 }

@@ -23,6 +23,11 @@ struct daemon_args {
  */
 struct config	*daemon_init(int argc, char **argv, const char *ident,
 		    struct daemon_args *);
+struct event_base;
+
+/* SIGTERM and SIGINT end base's loop, logged as ident: for a daemon with
+ * no work to finish first. Exits when the events cannot be set up. */
+void		 daemon_stop_on_signals(struct event_base *, const char *ident);
 /* path joined under the spool: "<spool>/<sub>"; exits when too long. */
 void		 daemon_spool_path(const struct config *, const char *sub,
 		    char *out, size_t outsz);

@@ -15,6 +15,7 @@
 #include <bsd/string.h>
 
 #include "ipc.h"
+#include "daemon.h"
 #include "log.h"
 #include "pack.h"
 #include "resolver.h"
@@ -43,8 +44,6 @@ static struct {
 	struct ipc_chan		*deliver;
 	uint64_t		 deliver_gen;
 	size_t			 nqueries;
-	struct event		*sigterm;
-	struct event		*sigint;
 } rs;
 
 static void	warmup_cb(void *, int, void *, int, int, char *, int);
@@ -535,13 +534,6 @@ master_close_cb(struct ipc_chan *ch, void *arg)
 	event_base_loopexit(rs.base, NULL);
 }
 
-static void
-signal_cb(evutil_socket_t sig, short ev, void *arg)
-{
-	log_info("resolver: signal %d, exiting", (int)sig);
-	event_base_loopexit(rs.base, NULL);
-}
-
 void
 resolver_start(struct event_base *base, struct config *conf,
     struct ub_ctx *ctx, int master_fd)
@@ -554,12 +546,7 @@ resolver_start(struct event_base *base, struct config *conf,
 	    master_close_cb, NULL);
 	if (rs.master == NULL)
 		log_fatal("resolver: cannot set up the master channel");
-	rs.sigterm = evsignal_new(base, SIGTERM, signal_cb, NULL);
-	rs.sigint = evsignal_new(base, SIGINT, signal_cb, NULL);
-	if (rs.sigterm == NULL || rs.sigint == NULL ||
-	    evsignal_add(rs.sigterm, NULL) == -1 ||
-	    evsignal_add(rs.sigint, NULL) == -1)
-		log_fatal("resolver: cannot catch signals");
+	daemon_stop_on_signals(base, "resolver");
 	if (ipc_send(rs.master, IPC_READY, 0, -1, NULL, 0) == -1)
 		log_fatal("resolver: cannot send READY");
 }
