@@ -51,6 +51,9 @@ LIBS_deliver	:= $(SSL_LIBS)
 LIBS_resolver	:= $(UNBOUND_LIBS)
 LIBS_ctl	:= $(DB_LIBS)
 LIBS_sendmail	:=
+# objects of another folder a binary also links (posternctl's offline view
+# reads the spool with queue-mgr's own record code)
+EXTRA_ctl	:=
 
 # every .c of a folder, and the same less main.c (what unit tests link)
 src_of	= $(wildcard $(1)/*.c)
@@ -63,7 +66,7 @@ BINS	:= $(foreach d,$(DAEMONS),$(BUILD)/$(BIN_$(d)))
 all: $(BINS)
 
 define daemon_rule
-$(BUILD)/$(BIN_$(1)): $(call obj_of,$(1)) $(LIB_OBJ)
+$(BUILD)/$(BIN_$(1)): $(call obj_of,$(1)) $(EXTRA_$(1)) $(LIB_OBJ)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $(LIBS_$(1)) $$(BASE_LIBS)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
@@ -79,9 +82,9 @@ UNIT_BIN	:= $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 unit_word	= $(word 2,$(subst _, ,$(1)))
 unit_folder	= $(if $(filter queue,$(call unit_word,$(1))),queue-mgr,$(filter $(DAEMONS),$(call unit_word,$(1))))
 .SECONDEXPANSION:
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $$(foreach f,$$(call unit_folder,$$*),$$(call objnomain_of,$$(f)))
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $$(foreach f,$$(call unit_folder,$$*),$$(call objnomain_of,$$(f)) $$(EXTRA_$$(f)))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(foreach f,$(call unit_folder,$*),$(call objnomain_of,$(f)) $(LIBS_$(f))) $(LIB_OBJ) -lcmocka $(BASE_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(foreach f,$(call unit_folder,$*),$(call objnomain_of,$(f)) $(EXTRA_$(f)) $(LIBS_$(f))) $(LIB_OBJ) -lcmocka $(BASE_LIBS)
 
 unit-build: $(UNIT_BIN)
 

@@ -85,6 +85,8 @@ static const struct key global_keys[] = {
 	{ "destination_failure_limit", K_UINT, G(destination_failure_limit), "5", 0, 10000, NULL },
 	{ "delay_warning_time", K_SECS, G(delay_warning_time), "4h", 0, 365 * DAY, NULL },
 	{ "double_bounce_recipient", K_STR, G(double_bounce_recipient), "postmaster", 0, 0, NULL },
+	/* == issue 4b (reverse DNS, DNSBL) global keys == */
+	/* == issue 7 (posternctl) global keys == */
 	/* == issue 6 (deliver, resolver) global keys == */
 	{ "smtp_bind_address", K_STR, G(smtp_bind_address), "", 0, 0, NULL },
 	{ "smtp_bind_address6", K_STR, G(smtp_bind_address6), "", 0, 0, NULL },
@@ -105,6 +107,8 @@ static const struct key listener_keys[] = {
 	{ "auth", K_ENUM, L(auth), "no", 0, 0, e_auth },
 	{ "max_message_size", K_SIZE, L(max_message_size), "35M", 1024, 1ULL << 32, NULL },
 	{ "max_recipients", K_UINT, L(max_recipients), "100", 1, 100000, NULL },
+	/* == issue 4 (policy) listener keys == */
+	/* == issue 4b (reverse DNS, DNSBL) listener keys == */
 	/* == issue 3 (smtpd) listener keys == */
 	{ "auth_plaintext", K_ENUM, L(auth_plaintext), "no", 0, 0, (const char *const[]){ "no", "yes", NULL } },
 	{ "hostname", K_STR, L(hostname), "", 0, 0, NULL },

@@ -52,6 +52,8 @@ struct listener_conf {
 	int		 auth;			/* enum auth_mode */
 	uint64_t	 max_message_size;	/* bytes */
 	uint64_t	 max_recipients;
+	/* == issue 4 (policy) listener fields == */
+	/* == issue 4b (reverse DNS, DNSBL) listener fields == */
 	/* == issue 3 (smtpd) listener fields == */
 	int		 auth_plaintext;	/* 1: AUTH offered without TLS */
 	char		*hostname;		/* "" = the global hostname */
@@ -124,6 +126,8 @@ struct config {
 	uint64_t	 destination_failure_limit;	/* 0 = never back off a destination */
 	uint64_t	 delay_warning_time;	/* seconds; 0 = off */
 	char		*double_bounce_recipient;	/* "" = log and drop */
+	/* == issue 4b (reverse DNS, DNSBL) global fields == */
+	/* == issue 7 (posternctl) global fields == */
 	/* == issue 6 (deliver, resolver) global fields == */
 	char		*smtp_bind_address;	/* outbound IPv4 source; "" = any */
 	char		*smtp_bind_address6;	/* outbound IPv6 source; "" = any */

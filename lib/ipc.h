@@ -187,6 +187,21 @@ enum ipc_type {
 	IPC_ETRN_REPLY,
 	/* == issue 3 (smtpd) message types == */
 	/* == issue 8 (local delivery, submission) message types == */
+	/* deliver -> master: deliver to local mailboxes. Sent by deliver for
+	 * a job whose domain is a local domain (local_domains, or a domain of
+	 * virtual_maps). id = chosen by deliver. fd and payload exactly as in
+	 * IPC_DELIVER_JOB (deliver passes the job on as it got it). The master
+	 * resolves each recipient (virtual_maps, aliases, the password file,
+	 * ~/.forward) and writes in a child that has become the user. Targets
+	 * outside this host are sent on as a new message (a pickup file owned
+	 * by root, same sender). Reply IPC_LOCAL_RESULT. */
+	IPC_LOCAL_JOB,
+	/* master -> deliver: id, then exactly IPC_DELIVER_RESULT's payload
+	 * (same recipients, same order; extension allowed). deliver sends it on
+	 * to queue-mgr as the job's IPC_DELIVER_RESULT. Exactly one per job;
+	 * if the master restarts deliver, the job is lost and queue-mgr retries
+	 * (a duplicate is possible, a loss is not). */
+	IPC_LOCAL_RESULT,
 	/* master -> queue-mgr: a file from <spool>/pickup to queue. id =
 	 * chosen by the master. fd = the file, read-only, at offset 0 (the
 	 * master checked: regular, one link, not too big). u32 uid of its
@@ -199,6 +214,18 @@ enum ipc_type {
 	 * or the reason. The master removes the file only after PICKUP_OK. */
 	IPC_PICKUP_DONE,
 	/* == issue 4 (TLS, AUTH) message types == */
+	/* smtpd -> master: may this recipient get mail? Sent at RCPT for an
+	 * address in a local domain, a virtual_maps domain or a relay domain
+	 * (smtpd cannot read the files that decide). id = chosen by smtpd.
+	 * str address (lower-case domain, local part as given).
+	 * Reply IPC_RCPT_CHECK_REPLY. */
+	IPC_RCPT_CHECK,
+	/* master -> smtpd: id, u32 enum rcpt_check, str reason for the log
+	 * ("" when none). */
+	IPC_RCPT_CHECK_REPLY,
+	/* smtpd <-> resolver, on their own channel (PROC_RESOLVER / PROC_SMTPD
+	 * peers): IPC_DNS_QUERY and IPC_DNS_ANSWER exactly as between deliver
+	 * and the resolver; the resolver answers on the channel that asked. */
 	/* smtpd -> master: check a password with PAM. id = chosen by smtpd.
 	 * str client address, str mechanism ("PLAIN", "LOGIN"; for the log),
 	 * str user, bytes password (no NUL). Reply IPC_AUTH_REPLY. */
@@ -234,6 +261,32 @@ enum ipc_type {
 	IPC_CTL_RELEASE,
 	/* == issue 6 (deliver, resolver) message types == */
 	/* == issue 7 (posternctl) message types == */
+	/* queue-mgr -> master, then master -> every child: u32 log level
+	 * (enum log_level). Set by posternctl log-level; queue-mgr applies it
+	 * itself and sends it on; the master applies it and tells the others.
+	 * Until the next restart or reload. */
+	IPC_LOG_LEVEL,
+	/* queue-mgr -> smtpd: u32 1 = pause incoming mail, 0 = resume. While
+	 * paused, a new connection gets "421 4.3.2 <host> Not accepting mail
+	 * now, try again later" and is closed; a session already open gets
+	 * 451 4.3.2 at MAIL; a transaction already past MAIL goes on (nothing
+	 * acknowledged is refused). queue-mgr sends the state again whenever
+	 * smtpd (re)connects. */
+	IPC_SMTPD_PAUSE,
+	/* posternctl -> queue-mgr: fd = one end of a SOCK_STREAM socketpair;
+	 * str client address (IP text), str HELO name (may be ""), str listener
+	 * name ("" = the first). queue-mgr checks it and passes it on to smtpd
+	 * as IPC_SMTPD_TEST_SESSION, then replies IPC_CTL_OK, or IPC_CTL_ERROR
+	 * (no smtpd, bad address, no such listener). posternctl then speaks
+	 * SMTP on its end. */
+	IPC_CTL_POLICY_TEST,
+	/* queue-mgr -> smtpd: fd, then exactly IPC_CTL_POLICY_TEST's payload.
+	 * smtpd runs an ordinary session on the fd as if the connection came
+	 * from that address to that listener (same limits, deny lists, DNS
+	 * checks, relay and recipient rules), except: no TLS is offered, AUTH
+	 * is refused, and DATA/BDAT get "554 5.7.0 Policy test: no mail is
+	 * accepted". Logged as a policy test. */
+	IPC_SMTPD_TEST_SESSION,
 	/* posternctl -> queue-mgr: one message in full. str queue id, u32
 	 * with content (0 = envelope and recipients only, 1 = and content).
 	 * Replies: IPC_CTL_SHOW_ENV, nrcpt x IPC_CTL_SHOW_RCPT, then (with
@@ -307,6 +360,13 @@ enum pickup_status {
 	PICKUP_OK = 0,		/* queued and durable: remove the file */
 	PICKUP_LATER = 1,	/* spool trouble: keep it, try again */
 	PICKUP_BAD = 2,		/* malformed: move it aside for the admin */
+};
+
+/* What the master answers to IPC_RCPT_CHECK. */
+enum rcpt_check {
+	RCPT_CHECK_OK = 0,		/* 250 */
+	RCPT_CHECK_UNKNOWN = 1,		/* 550 5.1.1 user unknown */
+	RCPT_CHECK_TEMPFAIL = 2,	/* 451 4.3.0: lookup failed, try later */
 };
 
 /* What the master answers to IPC_AUTH_REQ. */

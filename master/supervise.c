@@ -31,6 +31,7 @@ static const enum proc_kind edges[][2] = {
 	{ PROC_SMTPD, PROC_QUEUE },
 	{ PROC_QUEUE, PROC_DELIVER },
 	{ PROC_DELIVER, PROC_RESOLVER },
+	{ PROC_SMTPD, PROC_RESOLVER },		/* issue 4: reverse DNS, DNSBL */
 };
 #define NEDGES	(sizeof(edges) / sizeof(edges[0]))
 
