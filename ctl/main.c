@@ -15,6 +15,7 @@
 #include <bsd/string.h>
 
 #include "config.h"
+#include "ctl.h"
 #include "format.h"
 #include "ipc.h"
 #include "pack.h"
@@ -22,14 +23,14 @@
 #include "show.h"
 #include "stats.h"
 
-/* How long we wait for each answer from queue-mgr. */
-#define CTL_TIMEOUT_MS	30000
-#define CTL_REQ_ID	1
 
 static void
 usage(int code)
 {
-	fprintf(code ? stderr : stdout,
+	FILE	*fp = code ? stderr : stdout;
+	size_t	 i;
+
+	fprintf(fp,
 	    "usage: posternctl [-f config] queue [--json] [--sender S] [--rcpt R]\n"
 	    "                  [--domain D] [--older AGE] [--state STATE]\n"
 	    "       posternctl [-f config] flush [QUEUE_ID]\n"
@@ -65,111 +66,11 @@ usage(int code)
 	    "  pause outgoing hand no message to delivery until resumed\n"
 	    "  resume outgoing\n"
 	    "  check-config   check a configuration file (default: -f's)\n"
-	    "  -f config      default %s\n", POSTERN_CONF_DEFAULT);
+	    );
+	for (i = 0; ctl_verbs[i].name != NULL; i++)
+		fputs(ctl_verbs[i].help, fp);
+	fprintf(fp, "  -f config      default %s\n", POSTERN_CONF_DEFAULT);
 	exit(code);
-}
-
-static int
-ctl_connect(const struct config *c)
-{
-	struct sockaddr_un	 sun;
-	int			 fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-	    c->spool, SPOOL_CONTROL_SOCK) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "posternctl: control socket path too long: "
-		    "%s/%s\n", c->spool, SPOOL_CONTROL_SOCK);
-		exit(1);
-	}
-	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) == -1) {
-		fprintf(stderr, "posternctl: socket: %s\n", strerror(errno));
-		exit(1);
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		return fd;
-	switch (errno) {
-	case ENOENT:
-	case ECONNREFUSED:
-		fprintf(stderr, "posternctl: postern is not running (cannot "
-		    "connect to %s: %s)\n", sun.sun_path, strerror(errno));
-		break;
-	case EACCES:
-	case EPERM:
-		fprintf(stderr, "posternctl: permission denied on %s: run "
-		    "posternctl as root or as a member of the admin group "
-		    "(admin_group = %s)\n", sun.sun_path, c->admin_group);
-		break;
-	default:
-		fprintf(stderr, "posternctl: cannot connect to %s: %s\n",
-		    sun.sun_path, strerror(errno));
-	}
-	exit(1);
-}
-
-/* One reply frame; exits with a clear message on timeout or a dead peer. */
-static void
-ctl_recv(int fd, struct ipc_msg *m, uint8_t *payload)
-{
-	if (ipc_sync_recv(fd, m, payload, CTL_TIMEOUT_MS) == 0) {
-		if (m->fd != -1) {
-			close(m->fd);
-			m->fd = -1;
-		}
-		return;
-	}
-	if (errno == ETIMEDOUT)
-		fprintf(stderr, "posternctl: no answer from postern within "
-		    "%d s\n", CTL_TIMEOUT_MS / 1000);
-	else if (errno == ECONNRESET)
-		fprintf(stderr, "posternctl: postern closed the connection "
-		    "(not allowed? see the mail log)\n");
-	else if (errno == EPROTO)
-		fprintf(stderr, "posternctl: malformed answer from postern\n");
-	else
-		fprintf(stderr, "posternctl: reading the answer: %s\n",
-		    strerror(errno));
-	exit(1);
-}
-
-/* IPC_CTL_ERROR's text on stderr, exit 1. */
-static void
-ctl_fail(const struct ipc_msg *m)
-{
-	struct unpack	 u;
-	struct buf	 safe;
-	char		*s = NULL;
-
-	unpack_init(&u, m->data, m->len);
-	buf_init(&safe);
-	if (unpack_str(&u, &s, CTL_MAX_ERROR) == -1 || unpack_done(&u) == -1 ||
-	    ctl_term_safe(&safe, s) == -1 || buf_cstr(&safe) == NULL)
-		fprintf(stderr, "posternctl: postern reported an error\n");
-	else
-		fprintf(stderr, "posternctl: %s\n", safe.p);
-	exit(1);
-}
-
-static void
-ctl_send(int fd, uint32_t type, const struct buf *b)
-{
-	if (ipc_sync_send(fd, type, CTL_REQ_ID, -1, b ? b->p : NULL,
-	    b ? b->len : 0) == -1) {
-		fprintf(stderr, "posternctl: sending the request: %s\n",
-		    strerror(errno));
-		exit(1);
-	}
-}
-
-static void
-out(const struct buf *b)
-{
-	if (b->len > 0 && fwrite(b->p, 1, b->len, stdout) != b->len) {
-		fprintf(stderr, "posternctl: writing output: %s\n",
-		    strerror(errno));
-		exit(1);
-	}
 }
 
 enum listing { LIST_TABLE, LIST_JSON, LIST_MAILQ };
@@ -233,7 +134,7 @@ cmd_queue(int fd, enum listing how, const struct ctl_filter *f)
 				fprintf(stderr, "posternctl: out of memory\n");
 				return 1;
 			}
-			out(&b);
+			ctl_out(&b);
 			ctl_entry_free(&ents[0]);
 		}
 		n++;
@@ -255,7 +156,7 @@ cmd_queue(int fd, enum listing how, const struct ctl_filter *f)
 			fprintf(stderr, "posternctl: out of memory\n");
 			return 1;
 		}
-		out(&b);
+		ctl_out(&b);
 		for (size_t i = 0; i < n; i++)
 			ctl_entry_free(&ents[i]);
 	}
@@ -263,47 +164,6 @@ cmd_queue(int fd, enum listing how, const struct ctl_filter *f)
 	buf_free(&b);
 	free(payload);
 	return fflush(stdout) == 0 ? 0 : 1;
-}
-
-/*
- * Sends one request and prints the daemon's IPC_CTL_OK text, made safe for
- * a terminal; an IPC_CTL_ERROR ends the program with its text.
- */
-static int
-request_ok(int fd, uint32_t type, const struct buf *req)
-{
-	struct ipc_msg	 m;
-	struct unpack	 u;
-	struct buf	 safe;
-	uint8_t		*payload;
-	char		*s = NULL;
-	int		 r = 1;
-
-	if ((payload = malloc(IPC_MAX_PAYLOAD)) == NULL) {
-		fprintf(stderr, "posternctl: out of memory\n");
-		return 1;
-	}
-	buf_init(&safe);
-	ctl_send(fd, type, req);
-	ctl_recv(fd, &m, payload);
-	if (m.type == IPC_CTL_ERROR)
-		ctl_fail(&m);
-	unpack_init(&u, m.data, m.len);
-	if (m.type != IPC_CTL_OK)
-		fprintf(stderr, "posternctl: unexpected %s from postern\n",
-		    ipc_type_name(m.type));
-	else if (unpack_str(&u, &s, CTL_MAX_ERROR) == -1 ||
-	    unpack_done(&u) == -1 || ctl_term_safe(&safe, s) == -1 ||
-	    buf_cstr(&safe) == NULL)
-		fprintf(stderr, "posternctl: malformed answer from postern\n");
-	else {
-		printf("%s\n", safe.p);
-		r = fflush(stdout) == 0 ? 0 : 1;
-	}
-	free(s);
-	buf_free(&safe);
-	free(payload);
-	return r;
 }
 
 /* A verb naming one message (or, for flush, "" for all): OK text or error. */
@@ -322,7 +182,7 @@ cmd_id_verb(int fd, uint32_t type, const char *id)
 		fprintf(stderr, "posternctl: out of memory\n");
 		return 1;
 	}
-	r = request_ok(fd, type, &b);
+	r = ctl_request_ok(fd, type, &b);
 	buf_free(&b);
 	return r;
 }
@@ -371,7 +231,7 @@ cmd_show(int fd, const char *id, enum show_mode mode)
 	if (mode == SHOW_ALL && ctl_show_env_format(&b, &env, now) == -1)
 		goto oom;
 	ctl_show_env_free(&env);
-	out(&b);
+	ctl_out(&b);
 	for (;;) {
 		ctl_recv(fd, &m, payload);
 		if (m.type == IPC_CTL_ERROR)
@@ -401,7 +261,7 @@ cmd_show(int fd, const char *id, enum show_mode mode)
 			break;
 		else
 			goto bad;
-		out(&b);
+		ctl_out(&b);
 	}
 	unpack_init(&u, m.data, m.len);
 	if (got != nrcpt || unpack_u32(&u, &count) == -1 ||
@@ -410,7 +270,7 @@ cmd_show(int fd, const char *id, enum show_mode mode)
 	buf_reset(&b);
 	if (mode != SHOW_RAW && ctl_content_finish(&cc, &b) == -1)
 		goto oom;
-	out(&b);
+	ctl_out(&b);
 	ctl_content_free(&cc);
 	buf_free(&b);
 	free(payload);
@@ -450,7 +310,7 @@ cmd_stats(int fd, int json)
 		fprintf(stderr, "posternctl: out of memory\n");
 		return 1;
 	}
-	out(&b);
+	ctl_out(&b);
 	ctl_stats_free(&st);
 	buf_free(&b);
 	free(payload);
@@ -469,7 +329,7 @@ cmd_pause(int fd, int on, const char *what)
 		fprintf(stderr, "posternctl: out of memory\n");
 		return 1;
 	}
-	r = request_ok(fd, IPC_CTL_PAUSE, &b);
+	r = ctl_request_ok(fd, IPC_CTL_PAUSE, &b);
 	buf_free(&b);
 	return r;
 }
@@ -576,6 +436,9 @@ main(int argc, char **argv)
 	verb = argv[0];
 	if (strcmp(verb, "help") == 0)
 		usage(0);
+	for (r = 0; ctl_verbs[r].name != NULL; r++)
+		if (strcmp(verb, ctl_verbs[r].name) == 0)
+			return ctl_verbs[r].run(conf, argc, argv);
 	if (strcmp(verb, "check-config") == 0) {
 		if (argc > 2)
 			usage(2);
