@@ -100,6 +100,7 @@ static const char *type_names[IPC_TYPE_MAX] = {
 	[IPC_SMTPD_PAUSE] = "SMTPD_PAUSE",
 	[IPC_CTL_POLICY_TEST] = "CTL_POLICY_TEST",
 	[IPC_SMTPD_TEST_SESSION] = "SMTPD_TEST_SESSION",
+	[IPC_RELOAD_REQ] = "RELOAD_REQ",
 };
 
 const char *

@@ -287,6 +287,9 @@ enum ipc_type {
 	 * is refused, and DATA/BDAT get "554 5.7.0 Policy test: no mail is
 	 * accepted". Logged as a policy test. */
 	IPC_SMTPD_TEST_SESSION,
+	/* queue-mgr -> master: posternctl reload. No payload. The master
+	 * reloads exactly as on SIGHUP (and logs the outcome). */
+	IPC_RELOAD_REQ,
 	/* posternctl -> queue-mgr: one message in full. str queue id, u32
 	 * with content (0 = envelope and recipients only, 1 = and content).
 	 * Replies: IPC_CTL_SHOW_ENV, nrcpt x IPC_CTL_SHOW_RCPT, then (with
