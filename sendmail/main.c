@@ -1,12 +1,10 @@
-/* postern-sendmail: the sendmail(1) interface for local programs; drops the message into the pickup folder. */
+/* postern-sendmail: the sendmail(1) command line; the message goes to the pickup folder. */
 #include <sys/types.h>
-#include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <limits.h>
+#include <libgen.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +16,13 @@
 #include <bsd/stdlib.h>
 #include <bsd/string.h>
 
-#include "addr.h"
+#include "bs.h"
 #include "config.h"
 #include "message.h"
 #include "pickup.h"
+#include "submit.h"
+
+enum mode { MODE_DELIVER, MODE_LIST, MODE_SMTP, MODE_ALIASES };
 
 static void __attribute__((noreturn))
 die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -44,115 +45,122 @@ usage(void)
 {
 	fprintf(stderr, "usage: postern-sendmail [-C config] [-t] [-i] [-oi] "
 	    "[-f sender] [-F name] [recipient ...]\n"
+	    "       postern-sendmail -bs     (SMTP on standard input/output)\n"
 	    "       postern-sendmail -bp     (the queue, as mailq)\n");
 	exit(EX_USAGE);
 }
 
-/* May this user choose the envelope sender? root, or the trusted group. */
-static int
-may_set_sender(const struct config *c, uid_t uid, const char *login)
-{
-	struct group	*gr;
-	gid_t		 groups[256];
-	int		 n = 256, i;
-
-	if (uid == 0)
-		return 1;
-	if (c->submit_trusted_group[0] == '\0' ||
-	    (gr = getgrnam(c->submit_trusted_group)) == NULL)
-		return 0;
-	if (getgrouplist(login, getgid(), groups, &n) == -1)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (groups[i] == gr->gr_gid)
-			return 1;
-	return 0;
-}
-
-/* "user" becomes user@hostname; anything else must be a mailbox. */
 static char *
-qualify(const char *a, const char *hostname)
+qualify_or_die(const char *a, const char *hostname)
 {
-	struct addr	 parsed;
-	char		*s;
+	char	*s;
 
-	if (strchr(a, '@') == NULL) {
-		if (asprintf(&s, "%s@%s", a, hostname) == -1)
-			die(EX_OSERR, "out of memory");
-	} else if ((s = strdup(a)) == NULL)
+	if ((s = sm_qualify(a, hostname)) == NULL) {
+		if (errno == EINVAL)
+			die(EX_DATAERR, "'%s' is not a mail address", a);
 		die(EX_OSERR, "out of memory");
-	if (addr_parse_mailbox_flags(s, strlen(s), ADDR_F_UTF8, &parsed) == -1)
-		die(EX_DATAERR, "'%s' is not a mail address", a);
+	}
 	return s;
 }
 
-/* The file appears in pickup/ whole or not at all: tmp name, fsync, rename. */
+/* -N: DSN notify words; checked so a typo is no silent surprise. */
 static void
-drop(const struct config *c, const struct buf *head, const struct buf *body)
+check_notify(const char *v)
 {
-	char		 dir[PATH_MAX], tmp[64], name[64];
-	struct stat	 st;
-	int		 dfd, fd;
-	uint32_t	 rnd = arc4random();
+	char	*copy, *w, *p;
 
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", c->spool, PICKUP_DIR) >=
-	    sizeof(dir))
-		die(EX_CONFIG, "spool path too long");
-	/* O_PATH: the folder may be searched, never read (mode 1733) */
-	if ((dfd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		die(EX_TEMPFAIL, "%s: %s (has postern been started once?)", dir,
-		    strerror(errno));
-	if (fstat(dfd, &st) == -1 || st.st_uid != 0 || (st.st_mode & 07777) != 01733)
-		die(EX_CONFIG, "%s is not root's with mode 1733; refusing", dir);
-	snprintf(tmp, sizeof(tmp), "tmp.%lld.%08x", (long long)time(NULL), rnd);
-	snprintf(name, sizeof(name), "%lld.%08x", (long long)time(NULL), rnd);
-	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1)
-		die(EX_CANTCREAT, "%s/%s: %s", dir, tmp, strerror(errno));
-	if (write(fd, head->p, head->len) != (ssize_t)head->len ||
-	    write(fd, body->p, body->len) != (ssize_t)body->len || fsync(fd) == -1) {
-		int e = errno;
-		unlinkat(dfd, tmp, 0);
-		die(EX_TEMPFAIL, "writing %s/%s: %s", dir, tmp, strerror(e));
-	}
-	close(fd);
-	if (renameat(dfd, tmp, dfd, name) == -1) {
-		int e = errno;
-		unlinkat(dfd, tmp, 0);
-		die(EX_TEMPFAIL, "%s/%s: %s", dir, name, strerror(e));
-	}
-	/*
-	 * The file's bytes are synced; the folder cannot be from here (an
-	 * O_PATH descriptor), so the rename reaches the disk with the file
-	 * system's next journal commit (ext4 and xfs order it after the data).
-	 */
-	close(dfd);
+	if (strcasecmp(v, "never") == 0)
+		return;
+	if ((copy = strdup(v)) == NULL)
+		die(EX_OSERR, "out of memory");
+	for (p = copy; (w = strsep(&p, ",")) != NULL; )
+		if (strcasecmp(w, "success") != 0 && strcasecmp(w, "failure") != 0 &&
+		    strcasecmp(w, "delay") != 0)
+			die(EX_USAGE, "-N %s: expected never, or a list of "
+			    "success, failure, delay", v);
+	free(copy);
+}
+
+static enum mode
+mode_for(const char *b)
+{
+	if (strcmp(b, "m") == 0)
+		return MODE_DELIVER;
+	if (strcmp(b, "p") == 0)
+		return MODE_LIST;
+	if (strcmp(b, "s") == 0)
+		return MODE_SMTP;
+	if (strcmp(b, "i") == 0)
+		return MODE_ALIASES;
+	if (strcmp(b, "v") == 0 || strcmp(b, "t") == 0)
+		die(EX_USAGE, "-b%s (address %s) is not supported; "
+		    "try posternctl instead", b, b[0] == 'v' ? "verification" :
+		    "test mode");
+	die(EX_USAGE, "-b%s is not supported (only -bm, -bs, -bp, -bi)", b);
+}
+
+/* -bs: an SMTP dialogue; each accepted message is one pickup file. */
+static void __attribute__((noreturn))
+run_smtp(const struct config *c, const struct passwd *pw, const char *fullname)
+{
+	struct sm_submit	 sub;
+	struct sm_bs_conf	 bc;
+	struct sm_bs		 s;
+	char			*login_addr;
+	int			 code;
+
+	login_addr = qualify_or_die(pw->pw_name, c->hostname);
+	sub.c = c;
+	sub.login = pw->pw_name;
+	sub.login_addr = login_addr;
+	sub.fullname = fullname;
+	memset(&bc, 0, sizeof(bc));
+	bc.hostname = c->hostname;
+	bc.login = login_addr;
+	bc.trusted = sm_may_set_sender(c, getuid(), pw->pw_name);
+	bc.max_size = (size_t)c->submit_max_size;
+	bc.submit = sm_submit_bs;
+	bc.arg = &sub;
+	/* a client that goes away is an error to report, not a signal to die of */
+	signal(SIGPIPE, SIG_IGN);
+	sm_bs_init(&s, &bc);
+	code = sm_bs_run(&s, STDIN_FILENO, STDOUT_FILENO);
+	if (code == EX_DATAERR)
+		fprintf(stderr, "postern-sendmail: input ended inside DATA; "
+		    "that message was not submitted\n");
+	sm_bs_free(&s);
+	free(login_addr);
+	exit(code);
 }
 
 int
 main(int argc, char **argv)
 {
 	const char		*conf = POSTERN_CONF_DEFAULT, *sender = NULL;
-	const char		*fullname = "";
+	const char		*fullname = "", *me;
 	struct sm_opts		 o;
 	struct config		*c;
 	struct buf		 err, raw, msg, head;
 	struct strlist		 rcpts = { NULL, 0 };
 	struct pickup_env	 env;
 	struct passwd		*pw;
-	char			 warning[512], *from;
+	enum mode		 mode = MODE_DELIVER;
+	char			 warning[512], name[64], *from;
 	size_t			 i;
-	int			 ch, ignore_dots = 0, extract = 0, listq = 0;
+	int			 ch, ignore_dots = 0, extract = 0, code;
 
-	/* sendmail's flags; those that do not apply here are taken and ignored */
-	while ((ch = getopt(argc, argv, "B:b:C:d:F:f:h:iN:no:p:q:R:r:tV:vX:")) != -1) {
+	/* called as mailq or newaliases, as a sendmail is */
+	me = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	if (strcmp(me, "mailq") == 0)
+		mode = MODE_LIST;
+	else if (strcmp(me, "newaliases") == 0)
+		mode = MODE_ALIASES;
+	opterr = 0;
+	while ((ch = getopt(argc, argv,
+	    ":A:B:b:C:d:F:f:Gh:iL:N:nO:o:p:q::R:r:tUV:vX:")) != -1) {
 		switch (ch) {
 		case 'b':
-			if (strcmp(optarg, "p") == 0)
-				listq = 1;
-			else if (strcmp(optarg, "m") != 0)
-				die(EX_USAGE, "-b%s is not supported (only -bm, -bp)",
-				    optarg);
+			mode = mode_for(optarg);
 			break;
 		case 'C':
 			conf = optarg;
@@ -167,33 +175,55 @@ main(int argc, char **argv)
 		case 'i':
 			ignore_dots = 1;
 			break;
+		case 'N':
+			check_notify(optarg);
+			break;
 		case 'o':
+			/* -oi counts; -oem, -odi, -odb and the rest do not apply */
 			if (strcmp(optarg, "i") == 0)
 				ignore_dots = 1;
 			break;
+		case 'q':
+			die(EX_USAGE, "-q%s: postern runs its queue itself; "
+			    "use 'posternctl flush' to retry deferred mail now",
+			    optarg ? optarg : "");
 		case 't':
 			extract = 1;
 			break;
-		case 'B': case 'd': case 'h': case 'N': case 'n': case 'p':
-		case 'q': case 'R': case 'V': case 'v': case 'X':
+		case 'A': case 'B': case 'd': case 'G': case 'h': case 'L':
+		case 'n': case 'O': case 'p': case 'R': case 'U': case 'V':
+		case 'v': case 'X':
 			break;
+		case ':':
+			fprintf(stderr, "postern-sendmail: option -%c needs a "
+			    "value\n", optopt);
+			usage();
 		default:
+			fprintf(stderr, "postern-sendmail: unknown option -%c\n",
+			    optopt);
 			usage();
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (listq) {
+	if (mode == MODE_LIST) {
 		/* mailq's listing comes from posternctl, installed beside us */
 		execlp("posternctl", "mailq", "-C", conf, (char *)NULL);
 		die(EX_UNAVAILABLE, "posternctl: %s", strerror(errno));
 	}
+	if (mode == MODE_ALIASES)
+		return EX_OK;	/* the aliases file is read as text: nothing to build */
+	if (mode == MODE_SMTP && (argc > 0 || extract))
+		die(EX_USAGE, "-bs takes its recipients from RCPT TO, "
+		    "not from %s", extract ? "-t" : "the command line");
 	buf_init(&err);
 	if ((c = config_load(conf, &err)) == NULL)
 		die(EX_CONFIG, "%s", buf_cstr(&err) ? err.p : "configuration error");
 	if ((pw = getpwuid(getuid())) == NULL)
 		die(EX_NOUSER, "who are you? (uid %lu has no name)",
 		    (unsigned long)getuid());
+	if (mode == MODE_SMTP)
+		run_smtp(c, pw, fullname);
 
 	memset(&o, 0, sizeof(o));
 	o.ignore_dots = ignore_dots;
@@ -201,9 +231,9 @@ main(int argc, char **argv)
 	o.fullname = fullname;
 	o.hostname = c->hostname;
 	o.now = time(NULL);
-	from = qualify(pw->pw_name, c->hostname);
+	from = qualify_or_die(pw->pw_name, c->hostname);
 	o.from = from;
-	if (sender != NULL && !may_set_sender(c, getuid(), pw->pw_name)) {
+	if (sender != NULL && !sm_may_set_sender(c, getuid(), pw->pw_name)) {
 		snprintf(warning, sizeof(warning), "%s set sender to %s using -f; "
 		    "not allowed, sender kept as %s", pw->pw_name, sender, from);
 		fprintf(stderr, "postern-sendmail: warning: %s\n", warning);
@@ -215,7 +245,7 @@ main(int argc, char **argv)
 		if (nv == NULL)
 			die(EX_OSERR, "out of memory");
 		rcpts.v = nv;
-		rcpts.v[rcpts.n++] = qualify(argv[i], c->hostname);
+		rcpts.v[rcpts.n++] = qualify_or_die(argv[i], c->hostname);
 	}
 
 	buf_init(&raw);
@@ -226,11 +256,14 @@ main(int argc, char **argv)
 			    "(%llu bytes)", (unsigned long long)c->submit_max_size);
 		die(EX_IOERR, "reading the message: %s", strerror(errno));
 	}
+	/* a missing From: names the sender chosen with -f, as Postfix's does */
+	if (sender != NULL && sender[0] != '\0' && strcmp(sender, "<>") != 0)
+		o.from = qualify_or_die(sender, c->hostname);
 	if (sm_prepare(&raw, &o, &rcpts, &msg) == -1)
 		die(EX_OSERR, "out of memory");
 	/* -t addresses arrive as written: qualify and check them too */
 	for (i = (size_t)argc; i < rcpts.n; i++) {
-		char *q = qualify(rcpts.v[i], c->hostname);
+		char *q = qualify_or_die(rcpts.v[i], c->hostname);
 		free(rcpts.v[i]);
 		rcpts.v[i] = q;
 	}
@@ -244,7 +277,7 @@ main(int argc, char **argv)
 	env.flags = sender != NULL ? PICKUP_F_SENDER_SET : 0;
 	env.sender = sender != NULL ? (char *)sender : from;
 	if (sender != NULL && sender[0] != '\0' && strcmp(sender, "<>") != 0)
-		env.sender = qualify(sender, c->hostname);
+		env.sender = qualify_or_die(sender, c->hostname);
 	else if (sender != NULL)
 		env.sender = "";	/* -f "" or -f "<>": the null sender */
 	env.rcpt = rcpts.v;
@@ -252,6 +285,8 @@ main(int argc, char **argv)
 	buf_init(&head);
 	if (pickup_encode(&env, &head) == -1)
 		die(EX_OSERR, "out of memory");
-	drop(c, &head, &msg);
+	buf_reset(&err);
+	if ((code = sm_drop(c->spool, &head, &msg, name, sizeof(name), &err)) != EX_OK)
+		die(code, "%s", buf_cstr(&err) ? err.p : "cannot write the pickup file");
 	return EX_OK;
 }
