@@ -1,4 +1,4 @@
-/* The resolver process: deliver's DNS questions answered with libunbound. */
+/* The resolver process: DNS questions of deliver and smtpd answered with libunbound. */
 #include <sys/types.h>
 
 #include <errno.h>
@@ -24,13 +24,29 @@
 #define DNS_SEC_BOGUS		1
 #define DNS_SEC_SECURE		2
 
-/* One question from deliver, alive until libunbound is done with it. */
+/*
+ * A daemon that asks questions: deliver (MX, TLSA for mail going out) and
+ * smtpd (PTR, A and DNSBL lookups at connect). Each has its own channel,
+ * generation and share of the queries in flight, so a restarted peer never
+ * gets another's answers and a flood from one cannot starve the other.
+ */
+struct rchan {
+	const char	*name;
+	enum proc_kind	 kind;
+	struct ipc_chan	*chan;
+	uint64_t	 gen;		/* bumped whenever the channel changes */
+	size_t		 nqueries;	/* its queries libunbound still holds */
+	int		 full_logged;	/* its share is used up, said so */
+};
+
+/* One question from a peer, alive until libunbound is done with it. */
 struct rquery {
 	uint32_t	 id;
 	uint16_t	 qtype;
-	uint64_t	 gen;		/* deliver channel it came on */
+	struct rchan	*rc;		/* the peer that asked */
+	uint64_t	 gen;		/* its channel at the time */
 	struct event	*timer;
-	int		 answered;	/* deliver has had its answer */
+	int		 answered;	/* the peer has had its answer */
 	int		 submitting;	/* inside ub_resolve_event() */
 	int		 done;		/* libunbound called back */
 	char		 name[DNSMSG_MAX_TEXT + 2];
@@ -41,10 +57,14 @@ static struct {
 	struct config		*conf;
 	struct ub_ctx		*ub;
 	struct ipc_chan		*master;
-	struct ipc_chan		*deliver;
-	uint64_t		 deliver_gen;
+	struct rchan		 peers[RESOLVER_NPEERS];
 	size_t			 nqueries;
-} rs;
+} rs = {
+	.peers = {
+		[RESOLVER_PEER_DELIVER] = { "deliver", PROC_DELIVER, NULL, 1, 0, 0 },
+		[RESOLVER_PEER_SMTPD] = { "smtpd", PROC_SMTPD, NULL, 1, 0, 0 },
+	},
+};
 
 static void	warmup_cb(void *, int, void *, int, int, char *, int);
 
@@ -106,6 +126,12 @@ resolver_ub_new(struct event_base *base, const struct config *c)
 	 * ("nodefault" does not undo it in libunbound 1.17: transparent does) */
 	if ((r = ub_ctx_set_option(ctx, "local-zone:", "test. transparent")) != 0)
 		log_warn("resolver: local-zone test.: %s", ub_strerror(r));
+	/* the same for loopback clients' PTR names (smtpd's reverse_dns):
+	 * built in, every 127/8 address but 127.0.0.1 would have none */
+	if ((r = ub_ctx_set_option(ctx, "local-zone:",
+	    "127.in-addr.arpa. transparent")) != 0)
+		log_warn("resolver: local-zone 127.in-addr.arpa.: %s",
+		    ub_strerror(r));
 	if (c->dns_forwarders.n > 0) {
 		for (i = 0; i < c->dns_forwarders.n; i++) {
 			if ((r = ub_ctx_set_fwd(ctx, c->dns_forwarders.v[i])) != 0) {
@@ -241,11 +267,11 @@ query_send(struct rquery *q, int status, int secure,
 	q->answered = 1;
 	if (q->timer)
 		event_del(q->timer);
-	if (rs.deliver == NULL || q->gen != rs.deliver_gen)
-		return;		/* deliver was restarted: nobody asks any more */
+	if (q->rc->chan == NULL || q->gen != q->rc->gen)
+		return;		/* the peer was restarted: nobody asks any more */
 	buf_init(&b);
 	if (resolver_answer_pack(&b, status, secure, q->qtype, ans) == -1 ||
-	    ipc_send_buf(rs.deliver, IPC_DNS_ANSWER, q->id, -1, &b) == -1)
+	    ipc_send_buf(q->rc->chan, IPC_DNS_ANSWER, q->id, -1, &b) == -1)
 		log_err("resolver: cannot send the answer for %s", q->name);
 	buf_free(&b);
 }
@@ -255,6 +281,7 @@ query_free(struct rquery *q)
 {
 	if (q->timer)
 		event_free(q->timer);
+	q->rc->nqueries--;
 	free(q);
 	rs.nqueries--;
 }
@@ -331,25 +358,36 @@ resolver_qtype_ok(uint32_t qtype)
 	}
 }
 
+int
+resolver_peer_full(size_t peer_queries, size_t all_queries)
+{
+	return peer_queries >= RESOLVER_MAX_PEER_QUERIES ||
+	    all_queries >= RESOLVER_MAX_QUERIES;
+}
+
 static void
-query_start(uint32_t id, uint32_t qtype, const char *name)
+query_start(struct rchan *rc, uint32_t id, uint32_t qtype, const char *name)
 {
 	struct rquery	*q;
 	struct timeval	 tv = { RESOLVER_QUERY_TIMEOUT, 0 };
-	int		 r;
+	int		 r, full;
 
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
 		log_err("resolver: out of memory");
 		return;
 	}
+	/* counted before the checks: query_free() uncounts every exit */
+	full = resolver_peer_full(rc->nqueries, rs.nqueries);
 	rs.nqueries++;
+	rc->nqueries++;
 	q->id = id;
 	q->qtype = (uint16_t)qtype;
-	q->gen = rs.deliver_gen;
+	q->rc = rc;
+	q->gen = rc->gen;
 	strlcpy(q->name, name, sizeof(q->name));
 	if (!resolver_qtype_ok(qtype)) {
-		log_warn("resolver: deliver asked for unsupported type %u",
-		    qtype);
+		log_warn("resolver: %s asked for unsupported type %u",
+		    rc->name, qtype);
 		query_fail(q, DNS_TEMPFAIL);
 		query_free(q);
 		return;
@@ -361,9 +399,13 @@ query_start(uint32_t id, uint32_t qtype, const char *name)
 		query_free(q);
 		return;
 	}
-	if (rs.nqueries > RESOLVER_MAX_QUERIES) {
-		log_warn("resolver: %zu queries in flight, refusing %s",
-		    rs.nqueries, name);
+	if (full) {
+		/* logged once per burst, not once per refused query */
+		if (!rc->full_logged)
+			log_warn("resolver: %zu queries in flight (%zu from "
+			    "%s), refusing %s and more", rs.nqueries,
+			    rc->nqueries, rc->name, name);
+		rc->full_logged = 1;
 		query_fail(q, DNS_TEMPFAIL);
 		query_free(q);
 		return;
@@ -375,6 +417,7 @@ query_start(uint32_t id, uint32_t qtype, const char *name)
 		query_free(q);
 		return;
 	}
+	rc->full_logged = 0;
 	q->submitting = 1;
 	r = ub_resolve_event(rs.ub, name, (int)qtype, 1, q, query_done_cb, NULL);
 	q->submitting = 0;
@@ -391,39 +434,90 @@ query_start(uint32_t id, uint32_t qtype, const char *name)
 }
 
 static void
-deliver_msg_cb(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
+peer_msg_cb(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 {
+	struct rchan	*rc = arg;
 	struct unpack	 u;
 	uint32_t	 qtype;
 	char		*name = NULL;
 
 	if (m->type != IPC_DNS_QUERY) {
-		log_warn("resolver: unexpected %s from deliver",
-		    ipc_type_name(m->type));
+		log_warn("resolver: unexpected %s from %s",
+		    ipc_type_name(m->type), rc->name);
 		return;
 	}
 	unpack_init(&u, m->data, m->len);
 	unpack_u32(&u, &qtype);
 	unpack_str(&u, &name, DNSMSG_MAX_TEXT + 1);
 	if (unpack_done(&u) != 0) {
-		log_warn("resolver: malformed DNS_QUERY from deliver, ignored");
+		log_warn("resolver: malformed DNS_QUERY from %s, ignored",
+		    rc->name);
 		free(name);
 		return;
 	}
-	log_debug("resolver: query %u: %s type %u", m->id, name, qtype);
-	query_start(m->id, qtype, name);
+	log_debug("resolver: %s query %u: %s type %u", rc->name, m->id, name,
+	    qtype);
+	query_start(rc, m->id, qtype, name);
 	free(name);
 }
 
 static void
-deliver_close_cb(struct ipc_chan *ch, void *arg)
+peer_close_cb(struct ipc_chan *ch, void *arg)
 {
-	log_warn("resolver: channel to deliver closed");
+	struct rchan *rc = arg;
+
+	log_warn("resolver: channel to %s closed", rc->name);
 	ipc_chan_free(ch);
-	if (rs.deliver == ch) {
-		rs.deliver = NULL;
-		rs.deliver_gen++;
+	if (rc->chan == ch) {
+		rc->chan = NULL;
+		rc->gen++;
 	}
+}
+
+/* A (new) channel to a peer: the old one and its answers are void. */
+static void
+peer_add(struct ipc_msg *m, uint32_t kind)
+{
+	struct rchan	*rc = NULL;
+	struct ipc_chan	*nc;
+	size_t		 i;
+
+	for (i = 0; i < RESOLVER_NPEERS; i++)
+		if (rs.peers[i].kind == kind)
+			rc = &rs.peers[i];
+	if (rc == NULL) {
+		log_warn("resolver: PEER for process kind %u, ignored", kind);
+		return;
+	}
+	nc = ipc_chan_new(rs.base, m->fd, rc->name, peer_msg_cb, peer_close_cb,
+	    rc);
+	if (nc == NULL) {
+		log_err("resolver: cannot set up the %s channel", rc->name);
+		return;
+	}
+	m->fd = -1;
+	if (rc->chan != NULL)
+		ipc_chan_free(rc->chan);
+	rc->chan = nc;
+	rc->gen++;
+	log_debug("resolver: %s channel up", rc->name);
+}
+
+/* IPC_LOG_LEVEL from the master (posternctl log-level). */
+static void
+log_level_set(const struct ipc_msg *m)
+{
+	struct unpack	 u;
+	uint32_t	 level;
+
+	unpack_init(&u, m->data, m->len);
+	unpack_u32(&u, &level);
+	if (unpack_done(&u) != 0 || level > LOG_LVL_DEBUG) {
+		log_warn("resolver: malformed LOG_LEVEL from master, ignored");
+		return;
+	}
+	log_set_level((enum log_level)level);
+	log_info("resolver: log level %u", level);
 }
 
 static int
@@ -483,7 +577,6 @@ master_msg_cb(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 {
 	struct unpack	 u;
 	uint32_t	 kind;
-	struct ipc_chan	*nc;
 
 	switch (m->type) {
 	case IPC_PEER:
@@ -493,27 +586,13 @@ master_msg_cb(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 			log_warn("resolver: malformed PEER from master, ignored");
 			return;
 		}
-		if (kind != PROC_DELIVER) {
-			log_warn("resolver: PEER for process kind %u, ignored",
-			    kind);
-			return;
-		}
-		nc = ipc_chan_new(rs.base, m->fd, "deliver", deliver_msg_cb,
-		    deliver_close_cb, NULL);
-		if (nc == NULL) {
-			log_err("resolver: cannot set up the deliver channel");
-			return;
-		}
-		m->fd = -1;
-		/* deliver was restarted: answers to the old one are void */
-		if (rs.deliver != NULL)
-			ipc_chan_free(rs.deliver);
-		rs.deliver = nc;
-		rs.deliver_gen++;
-		log_debug("resolver: deliver channel up");
+		peer_add(m, kind);
 		break;
 	case IPC_CONFIG:
 		reload(m);
+		break;
+	case IPC_LOG_LEVEL:
+		log_level_set(m);
 		break;
 	case IPC_START:
 		log_info("resolver: serving");
@@ -541,7 +620,6 @@ resolver_start(struct event_base *base, struct config *conf,
 	rs.base = base;
 	rs.conf = conf;
 	rs.ub = ctx;
-	rs.deliver_gen = 1;
 	rs.master = ipc_chan_new(base, master_fd, "master", master_msg_cb,
 	    master_close_cb, NULL);
 	if (rs.master == NULL)

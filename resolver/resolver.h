@@ -1,4 +1,4 @@
-/* The resolver process: libunbound on our event loop, answering deliver. */
+/* The resolver process: libunbound on our event loop, answering deliver and smtpd. */
 #ifndef POSTERN_RESOLVER_H
 #define POSTERN_RESOLVER_H
 
@@ -12,6 +12,12 @@
 #define RESOLVER_QUERY_TIMEOUT	30		/* seconds */
 /* Queries in flight at once; more are answered DNS_TEMPFAIL at once. */
 #define RESOLVER_MAX_QUERIES	4096
+/* The peers that ask (deliver, smtpd), and each one's share of the above:
+ * a flood of connections at smtpd cannot starve deliver, nor the reverse. */
+#define RESOLVER_PEER_DELIVER	0
+#define RESOLVER_PEER_SMTPD	1
+#define RESOLVER_NPEERS		2
+#define RESOLVER_MAX_PEER_QUERIES	(RESOLVER_MAX_QUERIES / RESOLVER_NPEERS)
 
 struct event_base;
 struct ub_ctx;
@@ -34,7 +40,10 @@ void		 resolver_start(struct event_base *, struct config *,
  */
 int		 resolver_status(int rcode, int sec, const void *pkt, int len,
 		    uint16_t qtype, struct dnsmsg_answers *ans);
-/* 1 when deliver may ask for this type (enum dns_qtype). */
+/* 1 when a peer with these queries in flight (and all peers with
+ * all_queries) must be refused another one. */
+int		 resolver_peer_full(size_t peer_queries, size_t all_queries);
+/* 1 when a peer may ask for this type (enum dns_qtype). */
 int		 resolver_qtype_ok(uint32_t);
 /* The IPC_DNS_ANSWER payload. -1 when out of memory. */
 int		 resolver_answer_pack(struct buf *, int status, int secure,
