@@ -86,6 +86,8 @@ struct dl_job {
 	int			 fail_set;
 	char			 fail_text[DELIVER_MAX_REPLY];
 	char			 last_relay[DELIVER_HOST_MAX + 64];
+	/* issue 8: handed to the master for local delivery under this id */
+	uint32_t		 local_id;
 };
 
 static struct {
@@ -96,6 +98,7 @@ static struct {
 	struct ipc_chan		*resolver;
 	uint64_t		 queue_gen;
 	uint32_t		 next_qid;
+	uint32_t		 next_local;	/* issue 8: LOCAL_JOB ids */
 	size_t			 active;	/* connection slots in use */
 	TAILQ_HEAD(, dl_job)	 jobs;
 	TAILQ_HEAD(, dl_job)	 waiting;
@@ -107,6 +110,7 @@ static struct {
 static void	job_host_lookup(struct dl_job *);
 static void	job_try_addr(struct dl_job *);
 static void	job_finish(struct dl_job *);
+static void	job_local(struct dl_job *, const struct ipc_msg *);
 static int	job_want_tlsa(struct dl_job *);
 
 void
@@ -975,6 +979,92 @@ job_begin(struct dl_job *j)
 	}
 }
 
+/*
+ * Issue 8: a local domain's job goes to the master as it came (same
+ * payload, a dup of the content); its IPC_LOCAL_RESULT becomes the job's
+ * result.
+ */
+static void
+job_local(struct dl_job *j, const struct ipc_msg *m)
+{
+	int fd;
+
+	if (dl.master == NULL || (fd = dup(j->fd)) == -1) {
+		job_note(j, RCPT_TEMPFAIL, "451 4.3.0 local delivery unavailable");
+		job_finish(j);
+		return;
+	}
+	if (++dl.next_local == 0)
+		dl.next_local = 1;
+	j->local_id = dl.next_local;
+	if (ipc_send(dl.master, IPC_LOCAL_JOB, j->local_id, fd, m->data,
+	    m->len) == -1) {
+		job_note(j, RCPT_TEMPFAIL, "451 4.3.0 local delivery unavailable");
+		job_finish(j);
+	}
+}
+
+/* IPC_LOCAL_RESULT: checked, then passed on as the job's result. */
+static void
+local_result(struct ipc_msg *m)
+{
+	struct dl_job	*j;
+	struct unpack	 u;
+	uint32_t	 n, i, st, flags;
+	char		*reply, *relay;
+	int		 ok;
+
+	TAILQ_FOREACH(j, &dl.jobs, entry)
+		if (j->local_id != 0 && j->local_id == m->id)
+			break;
+	if (j == NULL) {
+		log_warn("deliver: LOCAL_RESULT %u for no job, ignored", m->id);
+		return;
+	}
+	unpack_init(&u, m->data, m->len);
+	ok = unpack_u32(&u, &n) == 0 && n == j->nrcpt;
+	for (i = 0; ok && i < n; i++) {
+		reply = relay = NULL;
+		unpack_u32(&u, &st);
+		unpack_str(&u, &reply, DELIVER_MAX_REPLY);
+		unpack_str(&u, &relay, DELIVER_HOST_MAX + 64);
+		if (u.err || st > RCPT_PERMFAIL)
+			ok = 0;
+		else
+			dl_rcpt_set(&j->rcpt[i], (int)st, reply, relay);
+		free(reply);
+		free(relay);
+	}
+	if (ok && u.off < u.len) {
+		ok = unpack_u32(&u, &n) == 0 && n == j->nrcpt;
+		for (i = 0; ok && i < n; i++)
+			if (unpack_u32(&u, &flags) == 0)
+				j->rcpt[i].flags = flags;
+	}
+	if (!ok || unpack_done(&u) != 0) {
+		log_warn("%s: malformed LOCAL_RESULT from master", j->qid);
+		for (i = 0; i < j->nrcpt; i++)
+			j->rcpt[i].final = 0;
+		job_note(j, RCPT_TEMPFAIL, "451 4.3.0 local delivery result "
+		    "malformed");
+	}
+	job_finish(j);
+}
+
+/* The master is gone: its local jobs will never be answered. */
+static void
+local_fail_all(void)
+{
+	struct dl_job *j, *t;
+
+	TAILQ_FOREACH_SAFE(j, &dl.jobs, entry, t)
+		if (j->local_id != 0) {
+			job_note(j, RCPT_TEMPFAIL, "451 4.3.0 local delivery "
+			    "interrupted");
+			job_finish(j);
+		}
+}
+
 /* The optional DSN/body extension of IPC_DELIVER_JOB. */
 static int
 job_ext(struct dl_job *j, struct unpack *u)
@@ -1043,6 +1133,10 @@ job_new(struct ipc_msg *m)
 	j->size = (uint64_t)st.st_size;
 	log_debug("%s: job %u: %zu recipient(s) at %s, %llu bytes", j->qid,
 	    j->id, j->nrcpt, j->domain, (unsigned long long)j->size);
+	if (localdom_match(dl.conf, j->domain)) {
+		job_local(j, m);
+		return;
+	}
 	job_begin(j);
 	return;
 bad:
@@ -1153,6 +1247,7 @@ reload(const struct ipc_msg *m)
 			    "start: restart deliver to use it",
 			    nc->routes[i].pattern,
 			    nc->routes[i].auth_password_file);
+	localdom_reload(nc);
 	/* jobs copy what they need when they start a step: safe to swap */
 	log_set_level((enum log_level)nc->log_level);
 	config_free(dl.conf);
@@ -1213,6 +1308,18 @@ master_msg_cb(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 	case IPC_START:
 		log_info("deliver: serving");
 		break;
+	case IPC_LOCAL_RESULT:		/* issue 8 */
+		local_result(m);
+		break;
+	case IPC_LOG_LEVEL:		/* issue 8 */
+		unpack_init(&u, m->data, m->len);
+		unpack_u32(&u, &kind);
+		if (unpack_done(&u) != 0 || kind > LOG_LVL_DEBUG) {
+			log_warn("deliver: bad LOG_LEVEL from master, ignored");
+			return;
+		}
+		log_set_level((enum log_level)kind);
+		break;
 	default:
 		log_warn("deliver: unexpected %s from master",
 		    ipc_type_name(m->type));
@@ -1223,10 +1330,14 @@ master_msg_cb(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 static void
 master_close_cb(struct ipc_chan *ch, void *arg)
 {
+	struct timeval tv = { 0, 200000 };
+
 	log_info("deliver: master gone, exiting");
 	ipc_chan_free(ch);
 	dl.master = NULL;
-	event_base_loopexit(dl.base, NULL);
+	/* one result per job, even now; a moment for them to be written */
+	local_fail_all();
+	event_base_loopexit(dl.base, &tv);
 }
 
 void

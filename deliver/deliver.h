@@ -246,6 +246,16 @@ void	unixconn_start(const struct config *);
 /* A connected socket to path, or -1 with errno. */
 int	unixconn_connect(const char *path);
 
+/* ---- localdom.c: domains delivered by the master (issue 8) ---- */
+
+/* Reads virtual_maps for its domains. Root, before chroot. */
+void	localdom_load(const struct config *);
+/* A reload: warns when virtual_maps changed (it cannot be read again). */
+void	localdom_reload(const struct config *);
+/* 1 for a domain of local_domains or of virtual_maps that has no route of
+ * its own (a "*" route does not count): the master delivers it. */
+int	localdom_match(const struct config *, const char *domain);
+
 /* Sets the result of one recipient (text is copied, capped). */
 void	dl_rcpt_set(struct dl_rcpt *, int status, const char *text,
 	    const char *relay);

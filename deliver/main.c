@@ -24,6 +24,7 @@ main(int argc, char **argv)
 	secrets_load(conf);
 	tls_preload(conf->smtp_tls_ca_file);
 	unixconn_start(conf);
+	localdom_load(conf);
 	daemon_spool_path(conf, SPOOL_EMPTY_DIR, root, sizeof(root));
 	priv_drop(USER_DELIVER, root);
 	if ((ssl_ctx = tls_client_ctx()) == NULL)

@@ -302,3 +302,153 @@ aliases_strip_extension(const char *local, char delim, char *out, size_t outsz)
 	out[d - local] = '\0';
 	return 1;
 }
+
+/* ---- address maps: virtual_maps, relay_recipients ---- */
+
+#define MAP_KEY_MAX	320	/* 64 octets of local part, @, 255 of domain */
+
+/* "user@domain" or "@domain": one '@', a domain, no white space. */
+static int
+valid_map_key(const char *s, size_t n)
+{
+	const char	*at;
+	size_t		 i;
+
+	if (n == 0 || n > MAP_KEY_MAX || (at = memchr(s, '@', n)) == NULL ||
+	    at == s + n - 1 || memchr(at + 1, '@', n - (size_t)(at + 1 - s)))
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f || s[i] == ',' ||
+		    s[i] == '"' || s[i] == '<' || s[i] == '>')
+			return 0;
+	return 1;
+}
+
+int
+addr_map_parse(const char *path, const char *text, size_t len, int need_targets,
+    struct addr_map *map, struct buf *err)
+{
+	const char	*p = text, *end = text + len, *nl, *bad;
+	struct alias	*cur, *nv;
+	size_t		 n, k, i;
+	int		 line = 0, nerr = 0;
+
+	map->v = NULL;
+	map->n = 0;
+	for (; p < end; p = nl ? nl + 1 : end) {
+		line++;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		while (n > 0 && (p[0] == ' ' || p[0] == '\t'))
+			p++, n--;
+		while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' ' ||
+		    p[n - 1] == '\t'))
+			n--;
+		if (n == 0 || p[0] == '#')
+			continue;
+		bad = NULL;
+		for (k = 0; k < n && p[k] != ' ' && p[k] != '\t'; k++)
+			;
+		if (!valid_map_key(p, k))
+			bad = "expected 'user@domain' or '@domain'";
+		else if (!need_targets && k != n)
+			bad = "one address or @domain per line";
+		else if (need_targets && k == n)
+			bad = "no target for this address";
+		else if ((nv = reallocarray(map->v, map->n + 1,
+		    sizeof(*nv))) == NULL)
+			bad = "out of memory";
+		else {
+			map->v = nv;
+			cur = &map->v[map->n++];
+			memset(cur, 0, sizeof(*cur));
+			cur->line = line;
+			if ((cur->name = strndup(p, k)) == NULL)
+				bad = "out of memory";
+			else {
+				for (i = 0; cur->name[i]; i++)
+					cur->name[i] = (char)tolower(
+					    (unsigned char)cur->name[i]);
+				if (k < n)
+					(void)split_targets(p + k, n - k,
+					    &cur->targets, &bad);
+				if (bad == NULL && need_targets &&
+				    cur->targets.n == 0)
+					bad = "no target for this address";
+				for (i = 0; bad == NULL &&
+				    i < cur->targets.n; i++)
+					if (cur->targets.v[i][0] == '|' ||
+					    cur->targets.v[i][0] == '/' ||
+					    cur->targets.v[i][0] == ':')
+						bad = "targets are addresses "
+						    "or local users only";
+			}
+		}
+		if (bad) {
+			buf_appendf(err, "%s:%d: %s\n", path, line, bad);
+			nerr++;
+		}
+	}
+	if (map->n > 1)
+		qsort(map->v, map->n, sizeof(*map->v), alias_cmp);
+	for (i = 1; i < map->n; i++) {
+		if (strcmp(map->v[i].name, map->v[i - 1].name) == 0) {
+			buf_appendf(err, "%s:%d: '%s' already given at line %d\n",
+			    path, map->v[i].line, map->v[i].name,
+			    map->v[i - 1].line);
+			nerr++;
+		}
+	}
+	return nerr ? -1 : 0;
+}
+
+void
+addr_map_free(struct addr_map *map)
+{
+	struct aliases al = { map->v, map->n };
+
+	aliases_free(&al);
+	map->v = NULL;
+	map->n = 0;
+}
+
+static const struct alias *
+map_lookup(const struct addr_map *map, const char *local, const char *domain)
+{
+	struct alias	 key;
+	char		 k[MAP_KEY_MAX + 2];
+	size_t		 i;
+	int		 n;
+
+	n = snprintf(k, sizeof(k), "%s@%s", local, domain);
+	if (n < 0 || (size_t)n >= sizeof(k) || map->n == 0)
+		return NULL;
+	for (i = 0; k[i]; i++)
+		k[i] = (char)tolower((unsigned char)k[i]);
+	key.name = k;
+	return bsearch(&key, map->v, map->n, sizeof(*map->v), alias_cmp);
+}
+
+const struct alias *
+addr_map_find(const struct addr_map *map, const char *local, const char *domain)
+{
+	const struct alias *a;
+
+	if (local != NULL && local[0] != '\0' &&
+	    (a = map_lookup(map, local, domain)) != NULL)
+		return a;
+	return map_lookup(map, "", domain);
+}
+
+int
+addr_map_has_domain(const struct addr_map *map, const char *domain)
+{
+	const char	*at;
+	size_t		 i;
+
+	for (i = 0; i < map->n; i++)
+		if ((at = strchr(map->v[i].name, '@')) != NULL &&
+		    strcasecmp(at + 1, domain) == 0)
+			return 1;
+	return 0;
+}

@@ -49,4 +49,27 @@ int	aliases_expand(const struct aliases *, const char *local, int allow_pipe,
 int	aliases_strip_extension(const char *local, char delim, char *out,
 	    size_t outsz);
 
+/*
+ * Address maps (issue 8): virtual_maps ("user@domain  target, target" and
+ * "@domain  target" catch-alls) and relay_recipients (one "user@domain"
+ * or "@domain" per line, no targets). Keys are kept lower case; '#'
+ * starts a comment line.
+ */
+struct addr_map {
+	struct alias	*v;		/* name = the key; sorted */
+	size_t		 n;
+};
+
+/* need_targets: 1 for virtual_maps (a key without targets is an error),
+ * 0 for relay_recipients (targets are an error). -1 if any line was bad. */
+int	addr_map_parse(const char *path, const char *text, size_t len,
+	    int need_targets, struct addr_map *, struct buf *err);
+void	addr_map_free(struct addr_map *);
+/* The entry for "local@domain", else the "@domain" catch-all, else NULL.
+ * local NULL: only the catch-all. */
+const struct alias *addr_map_find(const struct addr_map *, const char *local,
+	    const char *domain);
+/* 1 when some key of the map is in domain. */
+int	addr_map_has_domain(const struct addr_map *, const char *domain);
+
 #endif

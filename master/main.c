@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "import.h"
+#include "localjob.h"
 #include "master.h"
 #include "tls.h"
 
@@ -163,6 +164,8 @@ main(int argc, char **argv)
 		log_err("event_base_new failed");
 		abort_start(&m);
 	}
+	/* broken maps are logged; mail for them waits for a fixed reload */
+	(void)localjob_load_maps(&m, 0);
 	if (tls_load_keys(m.conf, &m.keys) == -1 || supervise_start(&m) == -1 ||
 	    pickup_start(&m) == -1)
 		abort_start(&m);

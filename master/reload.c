@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "localjob.h"
 #include "log.h"
 #include "master.h"
 #include "tls.h"
@@ -101,6 +102,7 @@ reload_config(struct master *m)
 	buf_free(&m->conf_text);
 	m->conf_text = text;
 	buf_init(&text);
+	(void)localjob_load_maps(m, 1);
 	supervise_send_config(m, &m->conf_text);
 	/* renewed certificates and keys take effect on reload */
 	tls_keys_free(&m->keys);

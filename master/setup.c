@@ -432,7 +432,10 @@ setup_spool(const struct config *c)
 	if (check_empty(fd, where) == -1)
 		goto done;
 	close(fd);
-	if ((fd = ensure_dir(sfd, c->spool, SPOOL_RUN_DIR, 0750, 0, agid)) == -1)
+	/* issue 7: others may pass through to the socket when ctl_read_group
+	 * is set (queue-mgr checks each caller) */
+	if ((fd = ensure_dir(sfd, c->spool, SPOOL_RUN_DIR,
+	    c->ctl_read_group[0] != '\0' ? 0751 : 0750, 0, agid)) == -1)
 		goto done;
 	close(fd);
 	/* anyone may drop a message here, nobody may list or take another's */
@@ -586,7 +589,9 @@ setup_control(struct master *m)
 		return -1;
 	}
 	/* made 0660 at once; lchown never follows a swapped-in symlink */
-	old = umask(0117);
+	/* issue 7: 0666 when ctl_read_group is set; queue-mgr checks each
+	 * caller's credentials per verb */
+	old = umask(m->conf->ctl_read_group[0] != '\0' ? 0111 : 0117);
 	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
 	if (r == -1) {

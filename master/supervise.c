@@ -20,6 +20,7 @@
 #include "log.h"
 #include "auth.h"
 #include "import.h"
+#include "localjob.h"
 #include "master.h"
 #include "tls.h"
 #include "pack.h"
@@ -443,6 +444,29 @@ drop_child(struct master_child *c, const char *why)
 	kill_child(c, why);
 }
 
+/* IPC_LOG_LEVEL from queue-mgr: ours, then every child's. */
+static void
+supervise_log_level(struct master *m, struct ipc_msg *msg)
+{
+	struct unpack	 u;
+	uint32_t	 lvl;
+	int		 k;
+
+	unpack_init(&u, msg->data, msg->len);
+	unpack_u32(&u, &lvl);
+	if (unpack_done(&u) != 0 || lvl > LOG_LVL_DEBUG) {
+		log_warn("malformed LOG_LEVEL from queue-mgr, ignored");
+		return;
+	}
+	log_set_level((enum log_level)lvl);
+	log_info("log level set to %u by posternctl", lvl);
+	for (k = PROC_SMTPD; k < PROC_MAX; k++)
+		if (alive(&m->child[k]) &&
+		    send_u32(&m->child[k], IPC_LOG_LEVEL, -1, lvl) == -1)
+			log_err("cannot send the log level to %s",
+			    m->child[k].name);
+}
+
 static void
 child_msg(struct ipc_chan *ch, struct ipc_msg *msg, void *arg)
 {
@@ -470,7 +494,36 @@ child_msg(struct ipc_chan *ch, struct ipc_msg *msg, void *arg)
 		}
 		pickup_done(the_master, msg);
 		break;
-	/* local deliveries (a later issue) arrive here */
+	case IPC_LOCAL_JOB:
+		if (c->kind != PROC_DELIVER || msg->fd == -1) {
+			drop_child(c, "LOCAL_JOB from a process that may not send it");
+			return;
+		}
+		localjob_request(the_master, c, msg);
+		break;
+	case IPC_RCPT_CHECK:
+		if (c->kind != PROC_SMTPD || msg->fd != -1) {
+			drop_child(c, "RCPT_CHECK from a process that may not ask");
+			return;
+		}
+		localjob_rcpt_check(the_master, c, msg);
+		break;
+	case IPC_LOG_LEVEL:
+		if (c->kind != PROC_QUEUE || msg->fd != -1) {
+			drop_child(c, "LOG_LEVEL from a process that may not send it");
+			return;
+		}
+		supervise_log_level(the_master, msg);
+		break;
+	case IPC_RELOAD_REQ:
+		if (c->kind != PROC_QUEUE || msg->fd != -1 || msg->len != 0) {
+			drop_child(c, "malformed RELOAD_REQ");
+			return;
+		}
+		log_info("reload requested by posternctl");
+		if (!the_master->stopping)
+			reload_config(the_master);
+		break;
 	default:
 		log_err("%s (pid %ld) sent unexpected %s", c->name,
 		    (long)c->pid, ipc_type_name(msg->type));
@@ -524,7 +577,8 @@ reap(struct master *m)
 			if (m->child[k].pid == pid)
 				c = &m->child[k];
 		if (c == NULL) {
-			auth_child_reaped(pid);
+			if (!localjob_child_reaped(pid))
+				auth_child_reaped(pid);
 			continue;
 		}
 		c->pid = 0;
