@@ -140,6 +140,9 @@ limits_check(struct smtpd *env, struct listener *l, const struct sockaddr *sa,
 	struct ip_entry *e;
 
 	*counted = 0;
+	/* checked before anything that could let a trusted client in */
+	if (cidrlist_match(&env->conf->never_connect_networks, sa))
+		return LIMIT_NEVER;
 	if (cidrlist_match(&l->deny, sa) ||
 	    (l->allow.n > 0 && !cidrlist_match(&l->allow, sa)))
 		return LIMIT_DENIED;
@@ -205,6 +208,9 @@ limits_reply(enum limit_verdict v)
 	switch (v) {
 	case LIMIT_DENIED:
 		return "554 5.7.1 Error: access denied for your address";
+	case LIMIT_NEVER:
+		return "554 5.7.1 Error: connections from your network are "
+		    "refused";
 	case LIMIT_SESSIONS:
 		return "421 4.7.0 Error: too many sessions, try again later";
 	case LIMIT_PER_IP:

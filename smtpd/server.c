@@ -20,6 +20,7 @@
 #include "pack.h"
 #include "smtpd.h"
 #include "tls.h"
+#include "dnscheck.h"	/* issue 4b */
 
 /* How long accept() rests when the process is out of descriptors. */
 #define ACCEPT_PAUSE_SECS	1
@@ -90,11 +91,10 @@ server_session_gone(struct smtpd *env)
  * send buffer empty, so the write cannot block; nothing waits for it.
  */
 static void
-refuse(struct listener *l, int s, const struct sockaddr *sa,
-    enum limit_verdict v)
+refuse_text(struct listener *l, int s, const struct sockaddr *sa,
+    const char *text)
 {
 	char		 addr[INET6_ADDRSTRLEN + 8];
-	const char	*text = limits_reply(v);
 	struct buf	 b;
 
 	session_client_text(sa, addr, sizeof(addr));
@@ -106,6 +106,28 @@ refuse(struct listener *l, int s, const struct sockaddr *sa,
 	buf_free(&b);
 	(void)shutdown(s, SHUT_WR);
 	close(s);
+}
+
+static void
+refuse(struct listener *l, int s, const struct sockaddr *sa,
+    enum limit_verdict v)
+{
+	refuse_text(l, s, sa, limits_reply(v));
+}
+
+/* posternctl pause incoming (IPC_SMTPD_PAUSE): try again later. */
+static void
+refuse_paused(struct listener *l, int s, const struct sockaddr *sa)
+{
+	struct buf b;
+
+	buf_init(&b);
+	if (buf_appendf(&b, "421 4.3.2 %s Not accepting mail now, try again "
+	    "later", l->hostname) == 0)
+		refuse_text(l, s, sa, b.p);
+	else
+		close(s);
+	buf_free(&b);
 }
 
 static void
@@ -142,6 +164,10 @@ listener_accept_cb(evutil_socket_t fd, short ev, void *arg)
 		 * has nothing to merge; it would only delay each reply.
 		 */
 		(void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		if (l->env->paused) {
+			refuse_paused(l, s, (struct sockaddr *)&ss);
+			continue;
+		}
 		if ((v = limits_check(l->env, l, (struct sockaddr *)&ss,
 		    time(NULL), &counted)) != LIMIT_OK) {
 			refuse(l, s, (struct sockaddr *)&ss, v);
@@ -200,6 +226,8 @@ server_listener_config(struct listener *l, const struct config *conf)
 	l->max_connection_rate = lc->max_connection_rate;
 	l->max_errors = lc->max_errors;
 	l->max_received_headers = lc->max_received_headers;
+	l->recipient_check = lc->recipient_check;
+	l->sender_login_match = lc->sender_login_match;
 	if (cmd_ext_mask(&lc->disable_extensions, &l->ext, &bad) == -1)
 		log_warn("listener %s: disable_extensions: unknown extension "
 		    "'%s' ignored", l->name, bad);
@@ -266,6 +294,109 @@ listener_add(struct smtpd *env, struct ipc_msg *m)
 /* ---- queue-mgr channel ---- */
 
 static void
+smtpd_pause(struct smtpd *env, struct ipc_msg *m)
+{
+	struct unpack	 u;
+	uint32_t	 on;
+
+	unpack_init(&u, m->data, m->len);
+	if (unpack_u32(&u, &on) == -1 || unpack_done(&u) == -1 || on > 1) {
+		log_err("queue-mgr: bad SMTPD_PAUSE message, ignored");
+		return;
+	}
+	if (env->paused != (int)on)
+		log_info("incoming mail %s", on ? "paused: new sessions get "
+		    "421, MAIL gets 451" : "resumed");
+	env->paused = (int)on;
+}
+
+static struct listener *
+listener_named(struct smtpd *env, const char *name)
+{
+	struct listener *l;
+
+	TAILQ_FOREACH(l, &env->listeners, entry)
+		if (*name == '\0' ? l->index == 0 : strcmp(l->name, name) == 0)
+			return l;
+	/* "" = the first listener of the file, even if it has no socket */
+	return *name == '\0' ? TAILQ_FIRST(&env->listeners) : NULL;
+}
+
+/* A text address as a sockaddr, port 0: what the policy sees. */
+static int
+client_sockaddr(const char *text, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		*len = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		*len = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * posternctl policy-test: an ordinary session on the socket queue-mgr
+ * passed, as if the client were at that address; the same connect-time
+ * rules apply (deny lists, limits), and their refusal is what it hears.
+ */
+static void
+test_session(struct smtpd *env, struct ipc_msg *m)
+{
+	struct unpack		 u;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	struct listener		*l;
+	enum limit_verdict	 v;
+	char			*addr = NULL, *helo = NULL, *name = NULL;
+	int			 fl, counted;
+
+	unpack_init(&u, m->data, m->len);
+	unpack_str(&u, &addr, 64);
+	unpack_str(&u, &helo, SMTPD_HELO_MAX);
+	unpack_str(&u, &name, 255);
+	if (unpack_done(&u) == -1 || m->fd == -1 ||
+	    client_sockaddr(addr, &ss, &sslen) == -1) {
+		log_err("queue-mgr: bad SMTPD_TEST_SESSION message, ignored");
+		goto done;
+	}
+	if ((l = listener_named(env, name)) == NULL) {
+		log_err("queue-mgr: policy test for no listener '%s'", name);
+		goto done;
+	}
+	if ((fl = fcntl(m->fd, F_GETFL)) == -1 ||
+	    fcntl(m->fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		log_errno("policy test socket");
+		goto done;
+	}
+	if ((v = limits_check(env, l, (struct sockaddr *)&ss, time(NULL),
+	    &counted)) != LIMIT_OK) {
+		refuse(l, m->fd, (struct sockaddr *)&ss, v);
+		m->fd = -1;
+		goto done;
+	}
+	if (session_new_test(env, l, m->fd, (struct sockaddr *)&ss, sslen,
+	    counted, helo) == NULL) {
+		log_err("out of memory for a policy test session");
+		limits_release(env, l, (struct sockaddr *)&ss, counted);
+		goto done;
+	}
+	m->fd = -1;
+done:
+	free(addr);
+	free(helo);
+	free(name);
+}
+
+static void
 queue_msg(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
 	struct smtpd	*env = arg;
@@ -274,6 +405,12 @@ queue_msg(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	uint32_t	 count;
 
 	switch (m->type) {
+	case IPC_SMTPD_PAUSE:
+		smtpd_pause(env, m);
+		break;
+	case IPC_SMTPD_TEST_SESSION:
+		test_session(env, m);
+		break;
 	case IPC_ETRN_REPLY:
 		unpack_init(&u, m->data, m->len);
 		unpack_u32(&u, &count);
@@ -349,6 +486,10 @@ peer_add(struct smtpd *env, struct ipc_msg *m)
 	unpack_u32(&u, &kind);
 	if (unpack_done(&u) == -1 || m->fd == -1) {
 		log_err("master: bad PEER message, ignored");
+		return;
+	}
+	if (kind == PROC_RESOLVER) {	/* issue 4b: reverse DNS, DNSBL */
+		dnscheck_peer(env, m);
 		return;
 	}
 	if (kind != PROC_QUEUE) {
@@ -431,6 +572,42 @@ auth_reply(struct smtpd *env, struct ipc_msg *m)
 }
 
 static void
+rcpt_check_reply(struct smtpd *env, struct ipc_msg *m)
+{
+	struct unpack	 u;
+	uint32_t	 result;
+	char		*reason = NULL;
+
+	unpack_init(&u, m->data, m->len);
+	if (unpack_u32(&u, &result) == -1 ||
+	    unpack_str(&u, &reason, 512) == -1 ||
+	    unpack_done(&u) == -1 || result > RCPT_CHECK_TEMPFAIL) {
+		/* the waiting RCPT gets its 451 when the wait runs out */
+		log_err("master: bad RCPT_CHECK_REPLY message, ignored");
+		free(reason);
+		return;
+	}
+	session_rcpt_check_reply(env, m->id, result, reason);
+	free(reason);
+}
+
+static void
+log_level_set(struct ipc_msg *m)
+{
+	struct unpack	 u;
+	uint32_t	 level;
+
+	unpack_init(&u, m->data, m->len);
+	if (unpack_u32(&u, &level) == -1 || unpack_done(&u) == -1 ||
+	    level > LOG_LVL_DEBUG) {
+		log_err("master: bad LOG_LEVEL message, ignored");
+		return;
+	}
+	log_set_level((enum log_level)level);
+	log_info("log level set to %u", level);
+}
+
+static void
 tls_cert(struct smtpd *env, struct ipc_msg *m)
 {
 	struct unpack	 u;
@@ -470,6 +647,12 @@ server_master_msg(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 		break;
 	case IPC_AUTH_REPLY:
 		auth_reply(env, m);
+		break;
+	case IPC_RCPT_CHECK_REPLY:
+		rcpt_check_reply(env, m);
+		break;
+	case IPC_LOG_LEVEL:
+		log_level_set(m);
 		break;
 	case IPC_TLS_SIGNER:
 		if (m->fd == -1 || m->len != 0) {
@@ -523,6 +706,7 @@ server_shutdown(struct smtpd *env)
 		free(l);
 	}
 	limits_free(env);
+	dnscheck_shutdown(env);	/* issue 4b */
 	tls_free_all();
 	if (env->queue) {
 		ipc_chan_free(env->queue);

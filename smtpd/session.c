@@ -20,6 +20,7 @@
 #include "pack.h"
 #include "smtpd.h"
 #include "tls.h"
+#include "dnscheck.h"	/* issue 4b */
 
 enum sess_state {
 	S_CONNECTED = 0,	/* greeted, no HELO/EHLO yet */
@@ -34,6 +35,7 @@ enum sess_state {
 	S_GREET,		/* greeting_delay: not greeted yet */
 	S_ETRN_WAIT,		/* ETRN: waiting for queue-mgr's reply */
 	S_AUTH_WAIT,		/* AUTH: waiting for the master's verdict */
+	S_RCPT_WAIT,		/* RCPT: waiting for the master's recipient check */
 };
 
 enum auth_step {
@@ -87,6 +89,7 @@ struct session {
 	uint64_t		 nmessages;	/* MAIL commands accepted */
 	unsigned		 ncommands;
 	const char		*last_verb;	/* for log lines */
+	struct dnscheck		*dc;		/* issue 4b: DNS checks at connect */
 
 	/* envelope */
 	char			*helo;
@@ -105,6 +108,16 @@ struct session {
 	int			 chunk_last;
 	const char		*chunk_err;	/* the chunk is refused: this reply */
 	enum sess_state		 chunk_prev;	/* state to go back to then */
+
+	/* recipient check (issue 4): the RCPT waiting for the master */
+	uint32_t		 rcpt_id;
+	enum sess_state		 rcpt_prev;	/* S_MAIL or S_RCPT */
+	struct rcpt		 rcpt_wait;	/* addr NULL when none */
+	size_t			 rcpt_len;	/* its IPC_MSG_BEGIN bytes */
+
+	/* policy (issue 4) */
+	int			 test;		/* IPC_SMTPD_TEST_SESSION */
+	int			 discard;	/* sender_discard: never queued */
 
 	/* ETRN */
 	uint32_t		 etrn_id;
@@ -130,6 +143,11 @@ static int	session_run(struct session *);
 static int	session_flush(struct session *);
 static void	tx_fail(struct session *, const char *);
 static int	tls_handshake(struct session *);
+static int	sender_refused(struct session *, const struct addr *,
+		    const char *);
+static void	rcpt_check_done(struct session *, uint32_t, const char *);
+
+#define POLICY_TEST_NO_MAIL	"554 5.7.0 Policy test: no mail is accepted"
 
 static void
 reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -201,6 +219,11 @@ tx_reset(struct session *s)
 	free(s->rcpts);
 	s->rcpts = NULL;
 	s->nrcpt = 0;
+	free(s->rcpt_wait.addr);
+	free(s->rcpt_wait.orcpt);
+	memset(&s->rcpt_wait, 0, sizeof(s->rcpt_wait));
+	s->rcpt_id = 0;
+	s->discard = 0;
 	s->env_bytes = 0;
 	free(s->envid);
 	s->envid = NULL;
@@ -220,7 +243,7 @@ waiting(const struct session *s)
 {
 	return s->state == S_BEGIN_WAIT || s->state == S_END_WAIT ||
 	    s->state == S_GREET || s->state == S_ETRN_WAIT ||
-	    s->state == S_AUTH_WAIT;
+	    s->state == S_AUTH_WAIT || s->state == S_RCPT_WAIT;
 }
 
 /* Reads only when the session can use the bytes: see smtpd.h limits. */
@@ -259,6 +282,9 @@ touch_timer(struct session *s)
 		break;
 	case S_ETRN_WAIT:
 		tv.tv_sec = SMTPD_ETRN_WAIT;
+		break;
+	case S_RCPT_WAIT:
+		tv.tv_sec = SMTPD_RCPT_CHECK_WAIT;
 		break;
 	case S_DATA:
 	case S_BDAT:
@@ -305,6 +331,13 @@ greet(struct session *s)
 {
 	char c;
 
+	/* issue 4b: the greeting waits for the DNS checks (their timer
+	 * bounds the wait), which may refuse the client */
+	if (dnscheck_busy(s->dc)) {
+		s->state = S_GREET;
+		event_del(s->tmo);
+		return;
+	}
 	if (s->ssl == NULL &&
 	    recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1) {
 		log_info("improper command pipelining before the greeting "
@@ -314,9 +347,29 @@ greet(struct session *s)
 		s->closing = 1;
 		return;
 	}
+	if (dnscheck_refusal(s->dc) != NULL) {	/* issue 4b */
+		log_info("NOQUEUE: reject: CONNECT from unknown[%s]: %s",
+		    s->addr, dnscheck_refusal(s->dc));
+		reply(s, "%s", dnscheck_refusal(s->dc));
+		s->closing = 1;
+		return;
+	}
 	s->state = S_CONNECTED;
 	reply(s, "220 %s ESMTP postern", s->l->hostname);
 	touch_timer(s);
+}
+
+/* issue 4b: the DNS checks are done; greet now unless greeting_delay
+ * still runs (its timer greets then). */
+void
+session_dns_ready(struct session *s)
+{
+	if (s->state != S_GREET || evtimer_pending(s->tmo, NULL))
+		return;
+	greet(s);
+	if (s->closing)
+		touch_timer(s);
+	(void)session_flush(s);
 }
 
 /* ---- TLS ---- */
@@ -409,9 +462,9 @@ tls_handshake(struct session *s)
 	return session_flush(s);
 }
 
-struct session *
-session_new(struct smtpd *env, struct listener *l, int fd,
-    const struct sockaddr *sa, socklen_t salen, int counted)
+static struct session *
+session_create(struct smtpd *env, struct listener *l, int fd,
+    const struct sockaddr *sa, socklen_t salen, int counted, int test)
 {
 	struct session *s;
 
@@ -421,6 +474,7 @@ session_new(struct smtpd *env, struct listener *l, int fd,
 	s->l = l;
 	s->fd = fd;
 	s->counted = counted;
+	s->test = test;
 	s->last_verb = "CONNECT";
 	if (salen > sizeof(s->ss))
 		salen = sizeof(s->ss);
@@ -444,8 +498,11 @@ session_new(struct smtpd *env, struct listener *l, int fd,
 	}
 	TAILQ_INSERT_TAIL(&env->sessions, s, entry);
 	env->nsessions++;
-	log_info("connect from unknown[%s]", s->addr);
-	if (l->tls == TLS_IMPLICIT) {
+	log_info("connect from unknown[%s]%s", s->addr,
+	    test ? " (policy test)" : "");
+	s->dc = dnscheck_start(env, l, (struct sockaddr *)&s->ss, s->addr,
+	    s);	/* issue 4b */
+	if (l->tls == TLS_IMPLICIT && !test) {
 		/* RFC 8314: the handshake first, the greeting inside it */
 		s->state = S_CONNECTED;
 		s->tls_greet = 1;
@@ -468,6 +525,25 @@ session_new(struct smtpd *env, struct listener *l, int fd,
 	return s;
 }
 
+struct session *
+session_new(struct smtpd *env, struct listener *l, int fd,
+    const struct sockaddr *sa, socklen_t salen, int counted)
+{
+	return session_create(env, l, fd, sa, salen, counted, 0);
+}
+
+struct session *
+session_new_test(struct smtpd *env, struct listener *l, int fd,
+    const struct sockaddr *sa, socklen_t salen, int counted, const char *helo)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	session_client_text(sa, addr, sizeof(addr));
+	log_info("policy test session as unknown[%s] helo=<%s> on %s", addr,
+	    helo, l->name);
+	return session_create(env, l, fd, sa, salen, counted, 1);
+}
+
 void
 session_free(struct session *s)
 {
@@ -484,6 +560,7 @@ session_free(struct session *s)
 	    MSG_DONTWAIT) > 0; i++)
 		;
 	limits_release(env, s->l, (struct sockaddr *)&s->ss, s->counted);
+	dnscheck_free(s->dc);	/* issue 4b */
 	free(s->etrn_domain);
 	free(s->auth_user);
 	log_info("disconnect from unknown[%s] commands=%u errors=%d",
@@ -511,7 +588,7 @@ session_free(struct session *s)
 static int
 tls_offered(const struct session *s)
 {
-	return s->ssl == NULL && (s->l->tls == TLS_MAY ||
+	return s->ssl == NULL && !s->test && (s->l->tls == TLS_MAY ||
 	    s->l->tls == TLS_REQUIRED) && tls_ctx(s->l->index) != NULL;
 }
 
@@ -519,7 +596,8 @@ tls_offered(const struct session *s)
 static int
 auth_offered(const struct session *s)
 {
-	return s->l->auth != AUTH_NO && (s->tls || s->l->auth_plaintext);
+	return s->l->auth != AUTH_NO && !s->test &&
+	    (s->tls || s->l->auth_plaintext);
 }
 
 /* Hands the credentials to the master; the verdict comes back later. */
@@ -628,7 +706,7 @@ cmd_auth(struct session *s, const char *args)
 	size_t		 n;
 
 	if (!auth_offered(s)) {
-		if (s->l->auth != AUTH_NO)
+		if (s->l->auth != AUTH_NO && !s->test)
 			reply_error(s, "538 5.7.11 Encryption required for "
 			    "requested authentication mechanism");
 		else
@@ -691,7 +769,7 @@ cmd_starttls(struct session *s, const char *args)
 		reply_error(s, "554 5.5.1 Error: TLS already active");
 		return;
 	}
-	if (s->l->tls != TLS_MAY && s->l->tls != TLS_REQUIRED) {
+	if ((s->l->tls != TLS_MAY && s->l->tls != TLS_REQUIRED) || s->test) {
 		reply_error(s, "502 5.5.1 Error: command not implemented");
 		return;
 	}
@@ -778,7 +856,8 @@ cmd_mail(struct session *s, const char *args)
 		reply_error(s, "503 5.5.1 Error: nested MAIL command");
 		return;
 	}
-	if (s->l->tls == TLS_REQUIRED && !s->tls) {
+	/* a policy test has no TLS to offer: it tests what follows it */
+	if (s->l->tls == TLS_REQUIRED && !s->tls && !s->test) {
 		reply_error(s, "530 5.7.0 Must issue a STARTTLS command first");
 		return;
 	}
@@ -794,6 +873,11 @@ cmd_mail(struct session *s, const char *args)
 		s->closing = 1;
 		return;
 	}
+	if (s->env->paused) {
+		/* posternctl pause incoming: nothing new, nothing lost */
+		reply(s, "451 4.3.2 Not accepting mail now, try again later");
+		return;
+	}
 	if ((err = cmd_parse_mail(args, offered(s), &mp)) != NULL) {
 		reply_error(s, err);
 		return;
@@ -802,6 +886,10 @@ cmd_mail(struct session *s, const char *args)
 		reply_error(s, "552 5.3.4 Message size exceeds fixed limit");
 		return;
 	}
+	if (addr_format(&mp.from, text, sizeof(text)) == -1)
+		text[0] = '\0';
+	if (sender_refused(s, &mp.from, text))
+		return;
 	if (addr_format(&mp.from, text, sizeof(text)) == -1 ||
 	    (s->sender = strdup(text)) == NULL ||
 	    (s->envid = strdup(mp.envid)) == NULL) {
@@ -822,14 +910,109 @@ cmd_mail(struct session *s, const char *args)
 	reply(s, "250 2.1.0 Ok");
 }
 
+/* MAIL FROM's policy (issue 4); 1 when the sender was refused. */
+static int
+sender_refused(struct session *s, const struct addr *from, const char *text)
+{
+	const char		*why, *rule;
+	enum sender_verdict	 v;
+
+	v = policy_sender(s->env->conf, (struct sockaddr *)&s->ss,
+	    s->auth ? s->auth_user : NULL, s->l->sender_login_match, from);
+	switch (v) {
+	case SENDER_OK:
+		return 0;
+	case SENDER_DISCARD:
+		/* answered as usual, dropped after the data (Exchange's filter) */
+		s->discard = 1;
+		return 0;
+	case SENDER_REJECT:
+		why = "Access denied";
+		rule = "sender_reject";
+		break;
+	case SENDER_NOT_OWNED:
+		log_info("reject: MAIL from unknown[%s]: 553 5.7.1 <%s>: Sender "
+		    "address rejected: not owned by user %s; from=<%s> "
+		    "proto=ESMTP helo=<%s>", s->addr, text, s->auth_user, text,
+		    s->helo);
+		reply(s, "553 5.7.1 <%s>: Sender address rejected: not owned "
+		    "by user %s", text, s->auth_user);
+		count_error(s);
+		return 1;
+	case SENDER_OWN_DOMAIN:
+	default:
+		why = "not logged in";
+		rule = "reject_own_domain_sender";
+		break;
+	}
+	log_info("reject: MAIL from unknown[%s]: 550 5.7.1 <%s>: Sender "
+	    "address rejected: %s (%s); from=<%s> proto=%s helo=<%s>", s->addr,
+	    text, why, rule, text, s->esmtp ? "ESMTP" : "SMTP", s->helo);
+	reply(s, "550 5.7.1 <%s>: Sender address rejected: %s", text, why);
+	count_error(s);
+	return 1;
+}
+
+/* The recipient is in: into the envelope, and 250. */
+static void
+rcpt_add(struct session *s, char *addr, unsigned notify, char *orcpt,
+    size_t len)
+{
+	struct rcpt *nv;
+
+	if ((nv = reallocarray(s->rcpts, s->nrcpt + 1, sizeof(*nv))) == NULL) {
+		free(addr);
+		free(orcpt);
+		s->broken = 1;
+		return;
+	}
+	s->rcpts = nv;
+	s->rcpts[s->nrcpt].addr = addr;
+	s->rcpts[s->nrcpt].notify = notify;
+	s->rcpts[s->nrcpt].orcpt = orcpt;
+	s->nrcpt++;
+	s->env_bytes += len;
+	s->state = S_RCPT;
+	reply(s, "250 2.1.5 Ok");
+}
+
+/*
+ * Recipient validation (issue 4): the master knows the users and aliases,
+ * smtpd does not; the RCPT waits for its answer (the loop does not). The
+ * address goes with a lower-case domain, the local part as given.
+ */
+static int
+rcpt_check_send(struct session *s, const char *text)
+{
+	struct buf	 b;
+	char		 q[ADDR_TEXT_MAX], *at;
+	int		 r;
+
+	if (s->env->master == NULL)
+		return -1;
+	strlcpy(q, text, sizeof(q));
+	if ((at = strrchr(q, '@')) != NULL)
+		for (at++; *at != '\0'; at++)
+			if (*at >= 'A' && *at <= 'Z')
+				*at = (char)(*at - 'A' + 'a');
+	if (++s->env->next_txid == 0)
+		s->env->next_txid = 1;
+	s->rcpt_id = s->env->next_txid;
+	buf_init(&b);
+	r = pack_str(&b, q) == -1 || ipc_send_buf(s->env->master,
+	    IPC_RCPT_CHECK, s->rcpt_id, -1, &b) == -1 ? -1 : 0;
+	buf_free(&b);
+	return r;
+}
+
 static void
 cmd_rcpt(struct session *s, const char *args)
 {
 	struct rcpt_params	 rp;
-	struct rcpt		*nv;
 	const char		*err;
 	char			 text[ADDR_TEXT_MAX], *dup, *orcpt;
 	size_t			 len;
+	enum policy_verdict	 v;
 
 	if (s->state != S_MAIL && s->state != S_RCPT) {
 		reply_error(s, "503 5.5.1 Error: need MAIL command");
@@ -851,8 +1034,31 @@ cmd_rcpt(struct session *s, const char *args)
 		reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
-	if (policy_rcpt_session(s->env->conf, (struct sockaddr *)&s->ss, s->auth,
-	    &rp.to) != POLICY_ACCEPT) {
+	if (s->env->conf->reject_null_sender_multi_rcpt && s->nrcpt >= 1 &&
+	    s->sender[0] == '\0') {
+		/* a bounce goes to one address: more is a spammer's trick */
+		log_info("reject: RCPT from unknown[%s]: 550 5.5.3 <%s>: null "
+		    "sender with more than one recipient; from=<> to=<%s> "
+		    "proto=%s helo=<%s>", s->addr, text, text,
+		    s->esmtp ? "ESMTP" : "SMTP", s->helo);
+		reply(s, "550 5.5.3 <%s>: Recipient address rejected: a null "
+		    "sender may have only one recipient", text);
+		count_error(s);
+		return;
+	}
+	v = policy_rcpt_session(s->env->conf, (struct sockaddr *)&s->ss,
+	    s->auth, &rp.to);
+	if (v == POLICY_ROUTING) {
+		log_info("reject: RCPT from unknown[%s]: 553 5.1.3 <%s>: "
+		    "routing characters in the local part; from=<%s> to=<%s> "
+		    "proto=%s helo=<%s>", s->addr, text, s->sender, text,
+		    s->esmtp ? "ESMTP" : "SMTP", s->helo);
+		reply(s, "553 5.1.3 <%s>: Recipient address rejected: no "
+		    "routing through this host", text);
+		count_error(s);
+		return;
+	}
+	if (v != POLICY_ACCEPT) {
 		log_info("reject: RCPT from unknown[%s]: 554 5.7.1 <%s>: "
 		    "Relay access denied; from=<%s> to=<%s> proto=%s helo=<%s>",
 		    s->addr, text, s->sender, text, s->esmtp ? "ESMTP" : "SMTP",
@@ -863,21 +1069,68 @@ cmd_rcpt(struct session *s, const char *args)
 	}
 	dup = strdup(text);
 	orcpt = strdup(rp.orcpt);
-	if (dup == NULL || orcpt == NULL ||
-	    (nv = reallocarray(s->rcpts, s->nrcpt + 1, sizeof(*nv))) == NULL) {
+	if (dup == NULL || orcpt == NULL) {
 		free(dup);
 		free(orcpt);
 		s->broken = 1;
 		return;
 	}
-	s->rcpts = nv;
-	s->rcpts[s->nrcpt].addr = dup;
-	s->rcpts[s->nrcpt].notify = rp.notify;
-	s->rcpts[s->nrcpt].orcpt = orcpt;
-	s->nrcpt++;
-	s->env_bytes += len;
-	s->state = S_RCPT;
-	reply(s, "250 2.1.5 Ok");
+	if (s->l->recipient_check &&
+	    policy_rcpt_needs_check(s->env->conf, &rp.to)) {
+		if (rcpt_check_send(s, text) == -1) {
+			log_warn("cannot ask the master about <%s>", text);
+			free(dup);
+			free(orcpt);
+			reply(s, "451 4.3.0 <%s>: Recipient address rejected: "
+			    "temporary lookup failure", text);
+			return;
+		}
+		s->rcpt_wait.addr = dup;
+		s->rcpt_wait.notify = rp.notify;
+		s->rcpt_wait.orcpt = orcpt;
+		s->rcpt_len = len;
+		s->rcpt_prev = s->state;
+		s->state = S_RCPT_WAIT;
+		touch_timer(s);
+		return;
+	}
+	rcpt_add(s, dup, rp.notify, orcpt, len);
+}
+
+/* The master's verdict on the waiting RCPT, or none (result > TEMPFAIL). */
+static void
+rcpt_check_done(struct session *s, uint32_t result, const char *reason)
+{
+	char		*addr = s->rcpt_wait.addr, *orcpt = s->rcpt_wait.orcpt;
+	unsigned	 notify = s->rcpt_wait.notify;
+
+	memset(&s->rcpt_wait, 0, sizeof(s->rcpt_wait));
+	s->rcpt_id = 0;
+	s->state = s->rcpt_prev;
+	if (result == RCPT_CHECK_OK) {
+		rcpt_add(s, addr, notify, orcpt, s->rcpt_len);
+		touch_timer(s);
+		return;
+	}
+	if (result == RCPT_CHECK_UNKNOWN) {
+		log_info("reject: RCPT from unknown[%s]: 550 5.1.1 <%s>: "
+		    "Recipient address rejected: user unknown%s%s; from=<%s> "
+		    "to=<%s> proto=%s helo=<%s>", s->addr, addr,
+		    reason[0] ? ": " : "", reason, s->sender, addr,
+		    s->esmtp ? "ESMTP" : "SMTP", s->helo);
+		reply(s, "550 5.1.1 <%s>: Recipient address rejected: user "
+		    "unknown", addr);
+		count_error(s);
+	} else {
+		log_warn("RCPT from unknown[%s]: 451 4.3.0 <%s>: recipient "
+		    "check failed%s%s", s->addr, addr, reason[0] ? ": " : "",
+		    reason);
+		reply(s, "451 4.3.0 <%s>: Recipient address rejected: "
+		    "temporary lookup failure", addr);
+	}
+	free(addr);
+	free(orcpt);
+	touch_timer(s);
 }
 
 /* IPC_MSG_BEGIN with its extension (lib/ipc.h) to queue-mgr. */
@@ -946,6 +1199,20 @@ cmd_data(struct session *s, const char *args)
 		reply_error(s, "503 5.5.1 Error: BODY=BINARYMIME needs BDAT");
 		return;
 	}
+	if (s->test) {
+		log_info("policy test from unknown[%s]: DATA refused; from=<%s> "
+		    "nrcpt=%zu", s->addr, s->sender, s->nrcpt);
+		reply(s, POLICY_TEST_NO_MAIL);
+		tx_reset(s);
+		return;
+	}
+	if (s->discard) {
+		/* read as usual, kept nowhere: queue-mgr never hears of it */
+		data_init(&s->dsm, s->l->max_message_size);
+		s->state = S_DATA;
+		reply(s, "354 End data with <CR><LF>.<CR><LF>");
+		return;
+	}
 	if (tx_begin(s, 0) == -1)
 		reply(s, NO_QUEUE_TEMPFAIL);
 }
@@ -988,6 +1255,17 @@ cmd_bdat(struct session *s, const char *args)
 		s->state = S_BDAT;
 		return;
 	case S_RCPT:
+		if (s->test) {
+			s->chunk_err = POLICY_TEST_NO_MAIL;
+			break;
+		}
+		if (s->discard) {
+			data_init_bdat(&s->dsm, s->l->max_message_size,
+			    s->body == BODY_TYPE_BINARYMIME);
+			s->bdat = 1;
+			s->state = S_BDAT;
+			return;
+		}
 		if (tx_begin(s, 1) == -1) {
 			tx_fail(s, NO_QUEUE_TEMPFAIL);
 			s->bdat = 1;
@@ -1210,7 +1488,7 @@ session_line(struct session *s, const char *line, size_t len)
 
 /* ---- content ---- */
 
-/* "Received:" as RFC 5321 4.4; no reverse name yet, so none is claimed. */
+/* "Received:" as RFC 5321 4.4; a reverse name only when forward-confirmed. */
 static int
 received_header(struct session *s)
 {
@@ -1222,8 +1500,10 @@ received_header(struct session *s)
 	if (gmtime_r(&now, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
 		return -1;
-	r = buf_appendf(&s->content, "Received: from %s ([%s%s])\r\n",
-	    s->helo, v6 ? "IPv6:" : "", s->addr);
+	/* issue 4b: the forward-confirmed name, when there is one */
+	r = buf_appendf(&s->content, "Received: from %s (%s%s[%s%s])\r\n",
+	    s->helo, dnscheck_name(s->dc), *dnscheck_name(s->dc) ? " " : "",
+	    v6 ? "IPv6:" : "", s->addr);
 	if (r == 0 && s->tls)
 		r = buf_appendf(&s->content, "\t(using %s)\r\n", s->tls_info);
 	if (r == 0 && s->auth)
@@ -1332,6 +1612,15 @@ end_of_data(struct session *s)
 {
 	if (refuse_content(s))
 		return;
+	if (s->discard) {
+		log_info("discard: END-OF-MESSAGE from unknown[%s]: sender "
+		    "matches sender_discard; from=<%s> size=%llu nrcpt=%zu",
+		    s->addr, s->sender, (unsigned long long)s->dsm.size,
+		    s->nrcpt);
+		reply(s, "250 2.0.0 Ok");
+		tx_reset(s);
+		return;
+	}
 	if (s->env->queue == NULL || queue_send(s, IPC_MSG_END, NULL) == -1) {
 		tx_abort(s);
 		reply(s, NO_QUEUE_TEMPFAIL);
@@ -1654,6 +1943,13 @@ session_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 		(void)session_flush(s);
 		return;
 	}
+	if (s->state == S_RCPT_WAIT) {
+		log_warn("the master did not answer the recipient check of "
+		    "<%s>", s->rcpt_wait.addr);
+		rcpt_check_done(s, RCPT_CHECK_TEMPFAIL, "timeout");
+		(void)session_run(s);
+		return;
+	}
 	if (s->state == S_ETRN_WAIT) {
 		log_warn("queue-mgr did not answer ETRN %s", s->etrn_domain);
 		etrn_done(s, 0);
@@ -1865,6 +2161,22 @@ session_auth_reply(struct smtpd *env, uint32_t id, uint32_t result,
 		return;
 	}
 	log_debug("AUTH reply %u for no session", id);
+}
+
+void
+session_rcpt_check_reply(struct smtpd *env, uint32_t id, uint32_t result,
+    const char *reason)
+{
+	struct session *s;
+
+	TAILQ_FOREACH(s, &env->sessions, entry) {
+		if (s->state == S_RCPT_WAIT && s->rcpt_id == id) {
+			rcpt_check_done(s, result, reason);
+			(void)session_run(s);
+			return;
+		}
+	}
+	log_debug("recipient check reply %u for no session", id);
 }
 
 void

@@ -20,6 +20,8 @@
 #define SMTPD_TEXT_LINE_MAX	998
 /* How long an ETRN waits for queue-mgr's reply before 458. */
 #define SMTPD_ETRN_WAIT		5
+/* How long RCPT waits for the master's recipient check before 451. */
+#define SMTPD_RCPT_CHECK_WAIT	5
 /* ENVID (RFC 3461 4.4) and ORCPT (4.2) at most, decoded, with the NUL. */
 #define SMTPD_ENVID_MAX		101
 #define SMTPD_ORCPT_MAX		501
@@ -63,6 +65,8 @@ struct listener {
 	uint64_t		 max_connection_rate;
 	uint64_t		 max_errors;
 	uint64_t		 max_received_headers;
+	int			 recipient_check;	/* issue 4 policy */
+	int			 sender_login_match;
 	unsigned		 ext;		/* EXT_* offered */
 	struct cidrlist		 allow;
 	struct cidrlist		 deny;
@@ -100,6 +104,7 @@ struct smtpd {
 	struct event		*sigint_ev;
 	struct ip_entry		**iptab;	/* limits.c: per client IP counts */
 	unsigned		 ipsweep;
+	int			 paused;	/* IPC_SMTPD_PAUSE: refuse new mail */
 };
 
 /* ---- data.c: the DATA content state machine ---- */
@@ -210,7 +215,18 @@ int		 cmd_auth_plain(const unsigned char *, size_t, char *user,
 
 enum policy_verdict {
 	POLICY_ACCEPT = 0,
-	POLICY_RELAY_DENIED,
+	POLICY_RELAY_DENIED,	/* 554 5.7.1 Relay access denied */
+	POLICY_ROUTING,		/* our domain, "%", "!" or "@" in the local
+				 * part: 553 5.1.3 */
+};
+
+/* What MAIL FROM gets, in the order policy_sender() checks. */
+enum sender_verdict {
+	SENDER_OK = 0,
+	SENDER_REJECT,		/* sender_reject: 550 5.7.1 */
+	SENDER_NOT_OWNED,	/* sender_login_match: 553 5.7.1 */
+	SENDER_OWN_DOMAIN,	/* reject_own_domain_sender: 550 5.7.1 */
+	SENDER_DISCARD,		/* sender_discard: 250s, then dropped */
 };
 
 enum policy_verdict policy_rcpt(const struct config *, const struct sockaddr *client,
@@ -219,6 +235,21 @@ enum policy_verdict policy_rcpt(const struct config *, const struct sockaddr *cl
 enum policy_verdict policy_rcpt_session(const struct config *,
 		    const struct sockaddr *client, int authenticated,
 		    const struct addr *rcpt);
+/* A mailbox in local_domains or relay_domains (never a literal). */
+int		 policy_own_domain(const struct config *, const struct addr *);
+/* Ask the master about this recipient (recipient_check)? */
+int		 policy_rcpt_needs_check(const struct config *,
+		    const struct addr *);
+/* sender_reject / sender_discard entries: user@domain, @domain, domain
+ * (and its subdomains), <> (the null sender). */
+int		 policy_sender_listed(const struct strlist *, const struct addr *);
+/* sender_login_match: may login use this envelope sender? */
+int		 policy_login_owns(const struct config *, const char *login,
+		    const struct addr *from);
+/* auth_user NULL when the session has not authenticated. */
+enum sender_verdict policy_sender(const struct config *,
+		    const struct sockaddr *client, const char *auth_user,
+		    int login_match, const struct addr *from);
 
 /* ---- limits.c: connection control at accept ---- */
 
@@ -228,6 +259,7 @@ enum limit_verdict {
 	LIMIT_SESSIONS,		/* max_sessions: 421 4.7.0 */
 	LIMIT_PER_IP,		/* max_sessions_per_ip: 421 4.7.0 */
 	LIMIT_RATE,		/* max_connection_rate: 421 4.7.0 */
+	LIMIT_NEVER,		/* never_connect_networks: 554 5.7.1 */
 };
 
 /*
@@ -248,6 +280,16 @@ const char	*limits_reply(enum limit_verdict);
 struct session	*session_new(struct smtpd *, struct listener *, int fd,
 		    const struct sockaddr *, socklen_t, int counted);
 void		 session_free(struct session *);
+/*
+ * A policy test (IPC_SMTPD_TEST_SESSION): an ordinary session on fd as if
+ * from sa, except no TLS, no AUTH and no mail taken. NULL when out of memory.
+ */
+struct session	*session_new_test(struct smtpd *, struct listener *, int fd,
+		    const struct sockaddr *, socklen_t, int counted,
+		    const char *helo);
+/* The master's IPC_RCPT_CHECK_REPLY for request id (enum rcpt_check). */
+void		 session_rcpt_check_reply(struct smtpd *, uint32_t id,
+		    uint32_t result, const char *reason);
 /* A client address as text for logs ("unknown" when none). */
 void		 session_client_text(const struct sockaddr *, char *, size_t);
 /* Bytes from the client, as if read from the socket (tests use it too). */

@@ -29,9 +29,13 @@ static const char conf_text[] =
     "spool = /nonexistent\n"
     "local_domains = example.org\n"
     "trusted_networks = 192.0.2.0/24\n"
+    "sender_reject = @bad.test x@reject.test\n"
+    "sender_discard = quiet.test <>\n"
+    "reject_null_sender_multi_rcpt = yes\n"
     "listener mx {\n\tlisten = 127.0.0.1:25\n"
     "\tetrn_clients = 198.51.100.0/24\n\tmax_message_size = 4096\n"
-    "\tmax_recipients = 3\n\tmax_errors = 50\n}\n";
+    "\tmax_recipients = 3\n\tmax_errors = 50\n"
+    "\trecipient_check = no\n}\n";
 
 static struct event_base	*base;
 static struct smtpd		 env;

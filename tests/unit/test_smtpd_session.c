@@ -41,7 +41,8 @@ static const char conf_text[] =
     "listener mx {\n\tlisten = 127.0.0.1:25\n"
     "\tetrn_clients = 198.51.100.0/24\n"
     "\tmax_received_headers = 3\n"
-    "\tmax_messages_per_connection = 3\n}\n";
+    "\tmax_messages_per_connection = 3\n"
+    "\trecipient_check = no\n}\n";
 
 static void
 chan_msg(struct ipc_chan *c, struct ipc_msg *m, void *arg)
@@ -102,6 +103,8 @@ teardown(void **state)
 		session_free(TAILQ_FIRST(&f->env.sessions));
 	if (f->env.queue)
 		ipc_chan_free(f->env.queue);
+	if (f->env.master)
+		ipc_chan_free(f->env.master);
 	server_listener_clear(&f->l);
 	close(f->queue);
 	close(f->client);
@@ -948,11 +951,228 @@ test_command_timeout_uses_the_listener_value(void **state)
 
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
 
+/* issue 4: a master channel for the recipient check; returns our end. */
+static int
+master_attach(struct fixture *f)
+{
+	int q[2];
+
+	assert_int_equal(ipc_socketpair(q), 0);
+	f->env.master = ipc_chan_new(f->base, q[0], "master", chan_msg,
+	    chan_closed, NULL);
+	assert_non_null(f->env.master);
+	f->l.recipient_check = 1;
+	return q[1];
+}
+
+/* The next IPC_RCPT_CHECK from smtpd: its id, the address in it. */
+static uint32_t
+rcpt_check_recv(struct fixture *f, int m, char *addr, size_t addrsz)
+{
+	static uint8_t	 p[IPC_MAX_PAYLOAD];
+	struct ipc_msg	 msg;
+	struct unpack	 u;
+	char		*a = NULL;
+
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(ipc_sync_recv(m, &msg, p, 1000), 0);
+	assert_int_equal(msg.type, IPC_RCPT_CHECK);
+	unpack_init(&u, msg.data, msg.len);
+	unpack_str(&u, &a, 512);
+	assert_int_equal(unpack_done(&u), 0);
+	snprintf(addr, addrsz, "%s", a);
+	free(a);
+	return msg.id;
+}
+
+static void
+test_rcpt_waits_for_the_recipient_check(void **state)
+{
+	struct fixture	*f = *state;
+	char		 a[600];
+	uint32_t	 id;
+	int		 m = master_attach(f);
+
+	replies(f);
+	/* the second RCPT is pipelined: it waits behind the first */
+	assert_string_equal(say(f, "HELO c.test\r\nMAIL FROM:<a@b.test>\r\n"
+	    "RCPT TO:<bob@example.org>\r\nRCPT TO:<Carol@EXAMPLE.org>\r\n"),
+	    "250 mx.test\r\n250 2.1.0 Ok\r\n");
+	id = rcpt_check_recv(f, m, a, sizeof(a));
+	assert_string_equal(a, "bob@example.org");
+	session_rcpt_check_reply(&f->env, id + 1000, RCPT_CHECK_OK, "");
+	assert_string_equal(replies(f), "");
+	session_rcpt_check_reply(&f->env, id, RCPT_CHECK_OK, "");
+	assert_string_equal(replies(f), "250 2.1.5 Ok\r\n");
+	/* local part as given, domain in lower case */
+	id = rcpt_check_recv(f, m, a, sizeof(a));
+	assert_string_equal(a, "Carol@example.org");
+	session_rcpt_check_reply(&f->env, id, RCPT_CHECK_UNKNOWN, "no such user");
+	assert_string_equal(replies(f), "550 5.1.1 <Carol@EXAMPLE.org>: "
+	    "Recipient address rejected: user unknown\r\n");
+	assert_string_equal(say(f, "RCPT TO:<dan@example.org>\r\n"), "");
+	id = rcpt_check_recv(f, m, a, sizeof(a));
+	session_rcpt_check_reply(&f->env, id, RCPT_CHECK_TEMPFAIL, "");
+	assert_string_equal(replies(f), "451 4.3.0 <dan@example.org>: "
+	    "Recipient address rejected: temporary lookup failure\r\n");
+	/* postmaster is never asked about; foreign addresses never reach it */
+	assert_string_equal(say(f, "RCPT TO:<postmaster@example.org>\r\n"),
+	    "250 2.1.5 Ok\r\n");
+	close(m);
+}
+
+static void
+test_unanswered_rcpt_check_is_451_after_the_wait(void **state)
+{
+	struct fixture	*f = *state;
+	char		 a[600];
+	uint32_t	 id;
+	time_t		 t0;
+	int		 m = master_attach(f), i;
+
+	replies(f);
+	say(f, "HELO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<bob@example.org>\r\n"
+	    "NOOP\r\n");
+	id = rcpt_check_recv(f, m, a, sizeof(a));
+	t0 = time(NULL);
+	/* the timer is the only event left: each loop waits for it */
+	for (i = 0; i < 3 && strstr(replies(f), "451") == NULL; i++)
+		event_base_loop(f->base, EVLOOP_ONCE);
+	assert_true(time(NULL) - t0 >= SMTPD_RCPT_CHECK_WAIT - 1);
+	assert_string_equal(f->got, "451 4.3.0 <bob@example.org>: Recipient "
+	    "address rejected: temporary lookup failure\r\n250 2.0.0 Ok\r\n");
+	/* a late answer finds no one waiting */
+	session_rcpt_check_reply(&f->env, id, RCPT_CHECK_OK, "");
+	assert_string_equal(replies(f), "");
+	close(m);
+}
+
+static void
+test_rcpt_check_without_master_is_451(void **state)
+{
+	struct fixture *f = *state;
+
+	f->l.recipient_check = 1;
+	replies(f);
+	assert_string_equal(say(f, "HELO c.test\r\nMAIL FROM:<a@b.test>\r\n"
+	    "RCPT TO:<bob@example.org>\r\n"), "250 mx.test\r\n250 2.1.0 Ok\r\n"
+	    "451 4.3.0 <bob@example.org>: Recipient address rejected: "
+	    "temporary lookup failure\r\n");
+}
+
+static void
+test_relay_vectors_from_untrusted_client(void **state)
+{
+	struct fixture *f = *state;
+
+	replies(f);
+	say(f, "HELO c.test\r\nMAIL FROM:<a@b.test>\r\n");
+	assert_string_equal(say(f, "RCPT TO:<u%x.test@example.org>\r\n"),
+	    "553 5.1.3 <u%x.test@example.org>: Recipient address rejected: "
+	    "no routing through this host\r\n");
+	assert_string_equal(say(f, "RCPT TO:<x.test!u@example.org>\r\n"),
+	    "553 5.1.3 <x.test!u@example.org>: Recipient address rejected: "
+	    "no routing through this host\r\n");
+	assert_string_equal(say(f, "RCPT TO:<@example.org:u@x.test>\r\n"),
+	    "554 5.7.1 <u@x.test>: Relay access denied\r\n");
+	assert_string_equal(say(f, "RCPT TO:<u@x.test@example.org>\r\n"),
+	    "501 5.1.3 Bad recipient address syntax\r\n");
+}
+
+static void
+test_own_domain_sender_and_sender_lists(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(strlist_add(&f->env.conf->sender_reject,
+	    "@bad.test", 9), 0);
+	replies(f);
+	assert_string_equal(say(f, "HELO c.test\r\nMAIL FROM:<me@example.org>\r\n"),
+	    "250 mx.test\r\n550 5.7.1 <me@example.org>: Sender address "
+	    "rejected: not logged in\r\n");
+	assert_string_equal(say(f, "MAIL FROM:<x@bad.test>\r\n"),
+	    "550 5.7.1 <x@bad.test>: Sender address rejected: Access "
+	    "denied\r\n");
+	f->env.conf->reject_null_sender_multi_rcpt = 1;
+	assert_string_equal(say(f, "MAIL FROM:<>\r\nRCPT TO:<u@example.org>\r\n"
+	    "RCPT TO:<v@example.org>\r\n"), "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+	    "550 5.5.3 <v@example.org>: Recipient address rejected: a null "
+	    "sender may have only one recipient\r\n");
+}
+
+static void
+test_discarded_sender_gets_250_and_is_never_queued(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 p[IPC_MAX_PAYLOAD];
+	struct ipc_msg	 m;
+
+	assert_int_equal(strlist_add(&f->env.conf->sender_discard,
+	    "quiet.test", 10), 0);
+	replies(f);
+	assert_string_equal(say(f, "HELO c.test\r\nMAIL FROM:<a@x.quiet.test>\r\n"
+	    "RCPT TO:<u@example.org>\r\nDATA\r\n"), "250 mx.test\r\n"
+	    "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with "
+	    "<CR><LF>.<CR><LF>\r\n");
+	assert_string_equal(say(f, "Subject: x\r\n\r\nhi\r\n.\r\n"),
+	    "250 2.0.0 Ok\r\n");
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(ipc_sync_recv(f->queue, &m, p, 0), -1);
+	/* the next transaction is an ordinary one again */
+	say(f, "MAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n");
+	assert_int_equal(ipc_sync_recv(f->queue, &m, p, 1000), 0);
+	assert_int_equal(m.type, IPC_MSG_BEGIN);
+}
+
+static void
+test_policy_test_session_refuses_data_tls_and_auth(void **state)
+{
+	struct fixture		*f = *state;
+	struct sockaddr_in	 sin;
+	struct session		*t;
+	int			 sv[2];
+	char			 got[4096];
+	ssize_t			 n;
+	size_t			 len = 0;
+	const char		*cmds = "EHLO c.test\r\nSTARTTLS\r\nAUTH PLAIN\r\n"
+	    "MAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nDATA\r\n";
+
+	f->l.auth = AUTH_MAY;
+	f->l.auth_plaintext = 1;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	inet_pton(AF_INET, "198.51.100.9", &sin.sin_addr);
+	t = session_new_test(&f->env, &f->l, sv[0], (struct sockaddr *)&sin,
+	    sizeof(sin), 0, "probe.test");
+	assert_non_null(t);
+	assert_int_equal(session_input(t, cmds, strlen(cmds)), 0);
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	while ((n = read(sv[1], got + len, sizeof(got) - 1 - len)) > 0)
+		len += (size_t)n;
+	got[len] = '\0';
+	assert_null(strstr(got, "AUTH PLAIN"));
+	assert_null(strstr(got, "STARTTLS"));
+	assert_non_null(strstr(got, "502 5.5.1 Error: command not implemented\r\n"
+	    "503 5.5.1 Error: authentication not enabled\r\n250 2.1.0 Ok\r\n"
+	    "250 2.1.5 Ok\r\n554 5.7.0 Policy test: no mail is accepted\r\n"));
+	close(sv[1]);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_greeting_is_220),
+		T(test_rcpt_waits_for_the_recipient_check),
+		T(test_rcpt_check_without_master_is_451),
+		T(test_unanswered_rcpt_check_is_451_after_the_wait),
+		T(test_relay_vectors_from_untrusted_client),
+		T(test_own_domain_sender_and_sender_lists),
+		T(test_discarded_sender_gets_250_and_is_never_queued),
+		T(test_policy_test_session_refuses_data_tls_and_auth),
 		T(test_mail_before_helo_is_503),
 		T(test_rcpt_before_mail_is_503),
 		T(test_data_before_rcpt_is_503),
