@@ -49,11 +49,14 @@ LIBS_smtpd	:= $(SSL_LIBS)
 LIBS_queue-mgr	:= $(DB_LIBS)
 LIBS_deliver	:= $(SSL_LIBS)
 LIBS_resolver	:= $(UNBOUND_LIBS)
-LIBS_ctl	:= $(DB_LIBS)
+LIBS_ctl	:= $(DB_LIBS) $(UNBOUND_LIBS)
 LIBS_sendmail	:=
 # objects of another folder a binary also links (posternctl's offline view
-# reads the spool with queue-mgr's own record code)
-EXTRA_ctl	:=
+# reads the spool with queue-mgr's own record code; route uses deliver's
+# route choice and the resolver's answer parser)
+EXTRA_ctl	:= $(BUILD)/queue-mgr/record.o $(BUILD)/queue-mgr/spool.o \
+		   $(BUILD)/queue-mgr/qid.o $(BUILD)/resolver/dnsmsg.o \
+		   $(BUILD)/deliver/route.o
 
 # every .c of a folder, and the same less main.c (what unit tests link)
 src_of	= $(wildcard $(1)/*.c)

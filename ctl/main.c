@@ -18,7 +18,9 @@
 #include "ctl.h"
 #include "format.h"
 #include "ipc.h"
+#include "offline.h"	/* issue 7b */
 #include "pack.h"
+#include "policy.h"
 #include "privsep.h"
 #include "show.h"
 #include "stats.h"
@@ -32,14 +34,14 @@ usage(int code)
 
 	fprintf(fp,
 	    "usage: posternctl [-f config] queue [--json] [--sender S] [--rcpt R]\n"
-	    "                  [--domain D] [--older AGE] [--state STATE]\n"
+	    "                  [--domain D] [--older AGE] [--state STATE] [--offline]\n"
 	    "       posternctl [-f config] flush [QUEUE_ID]\n"
 	    "       posternctl [-f config] hold|release QUEUE_ID\n"
-	    "       posternctl [-f config] show [--headers|--body|--raw] QUEUE_ID\n"
+	    "       posternctl [-f config] show [--headers|--body|--raw] [--offline] QUEUE_ID\n"
 	    "       posternctl [-f config] delete QUEUE_ID|--all-deferred\n"
 	    "       posternctl [-f config] bounce QUEUE_ID\n"
 	    "       posternctl [-f config] stats [--json]\n"
-	    "       posternctl [-f config] pause|resume outgoing\n"
+	    "       posternctl [-f config] pause|resume incoming|outgoing\n"
 	    "       posternctl check-config [FILE]\n"
 	    "       mailq [-C config]\n"
 	    "\n"
@@ -51,6 +53,8 @@ usage(int code)
 	    "    --domain D   a recipient is in domain D or a subdomain of it\n"
 	    "    --older AGE  arrived at least AGE ago (30m, 2h, 1d)\n"
 	    "    --state ST   active, deferred or held\n"
+	    "    --offline    read a copy of the spool even if postern runs (queue,\n"
+	    "                 show; without it only when postern is not running)\n"
 	    "  flush [ID]     try every deferred message (or one) now\n"
 	    "  hold ID        never try this message until released\n"
 	    "  release ID     try a held message now\n"
@@ -65,6 +69,8 @@ usage(int code)
 	    "                 by reason and by domain (--json: as an object)\n"
 	    "  pause outgoing hand no message to delivery until resumed\n"
 	    "  resume outgoing\n"
+	    "  pause incoming  smtpd answers 421 to new connections until resumed\n"
+	    "  resume incoming\n"
 	    "  check-config   check a configuration file (default: -f's)\n"
 	    );
 	for (i = 0; ctl_verbs[i].name != NULL; i++)
@@ -317,7 +323,7 @@ cmd_stats(int fd, int json)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-/* pause|resume outgoing: the daemon's OK text, or its error. */
+/* pause|resume incoming|outgoing: the daemon's OK text, or its error. */
 static int
 cmd_pause(int fd, int on, const char *what)
 {
@@ -339,6 +345,7 @@ cmd_check_config(const char *path)
 {
 	struct config	*c;
 	struct buf	 err;
+	const char	*line, *next;
 
 	buf_init(&err);
 	if ((c = config_load(path, &err)) == NULL) {
@@ -346,6 +353,17 @@ cmd_check_config(const char *path)
 		buf_free(&err);
 		return 1;
 	}
+	/* as the master warns at start and reload */
+	buf_free(&err);
+	buf_init(&err);
+	if (policy_open_relay_warnings(c, &err) > 0 && buf_cstr(&err) != NULL)
+		for (line = err.p; *line != '\0'; line = next) {
+			next = line + strcspn(line, "\n");
+			fprintf(stderr, "posternctl: warning: %.*s\n",
+			    (int)(next - line), line);
+			if (*next == '\n')
+				next++;
+		}
 	printf("%s: configuration OK\n", path);
 	config_free(c);
 	buf_free(&err);
@@ -376,6 +394,7 @@ main(int argc, char **argv)
 		{ "domain", required_argument, NULL, 'D' },
 		{ "older", required_argument, NULL, 'o' },
 		{ "state", required_argument, NULL, 'S' },
+		{ "offline", no_argument, NULL, 'O' },	/* issue 7b */
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -383,6 +402,7 @@ main(int argc, char **argv)
 		{ "headers", no_argument, NULL, 'H' },
 		{ "body", no_argument, NULL, 'B' },
 		{ "raw", no_argument, NULL, 'R' },
+		{ "offline", no_argument, NULL, 'O' },	/* issue 7b */
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -394,6 +414,7 @@ main(int argc, char **argv)
 	const char	*conf = POSTERN_CONF_DEFAULT, *verb, *prog;
 	enum listing	 how = LIST_TABLE;
 	int		 ch, fd, r;
+	int		 offline = 0;	/* issue 7b: --offline */
 
 	/* invoked as mailq: the sendmail-compatible listing, -C as sendmail */
 	prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
@@ -411,7 +432,7 @@ main(int argc, char **argv)
 			return 1;
 		}
 		buf_free(&err);
-		fd = ctl_connect(c);
+		fd = ctl_offline_connect(c, 0);	/* issue 7b */
 		r = cmd_queue(fd, LIST_MAILQ, &filter);
 		close(fd);
 		config_free(c);
@@ -483,6 +504,9 @@ main(int argc, char **argv)
 			case 'S':
 				filter.state = parse_state(optarg);
 				break;
+			case 'O':	/* issue 7b */
+				offline = 1;
+				break;
 			default:
 				usage(ch == 'h' ? 0 : 2);
 			}
@@ -502,6 +526,9 @@ main(int argc, char **argv)
 			case 'R':
 				smode = SHOW_RAW;
 				break;
+			case 'O':	/* issue 7b */
+				offline = 1;
+				break;
 			default:
 				usage(ch == 'h' ? 0 : 2);
 			}
@@ -510,7 +537,9 @@ main(int argc, char **argv)
 			usage(2);
 		showid = argv[optind];
 	} else if (strcmp(verb, "pause") == 0 || strcmp(verb, "resume") == 0) {
-		if (argc != 2 || strcmp(argv[1], "outgoing") != 0)
+		/* issue 7a: incoming too */
+		if (argc != 2 || (strcmp(argv[1], "outgoing") != 0 &&
+		    strcmp(argv[1], "incoming") != 0))
 			usage(2);
 	} else if (strcmp(verb, "stats") == 0) {
 		if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
@@ -531,7 +560,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	buf_free(&err);
-	fd = ctl_connect(c);
+	/* issue 7b: queue and show read a copy of the spool when postern is down */
+	if (strcmp(verb, "queue") == 0 || strcmp(verb, "show") == 0)
+		fd = ctl_offline_connect(c, offline);
+	else
+		fd = ctl_connect(c);
 	if (strcmp(verb, "queue") == 0)
 		r = cmd_queue(fd, how, &filter);
 	else if (strcmp(verb, "show") == 0)

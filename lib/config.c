@@ -70,7 +70,26 @@ static const struct key global_keys[] = {
 	{ "log_level", K_ENUM, G(log_level), "info", 0, 0, e_loglevel },
 	/* == issue 3 (smtpd) global keys == */
 	/* == issue 4 (TLS, AUTH) global keys == */
+	{ "never_connect_networks", K_CIDRS, G(never_connect_networks), "", 0, 0, NULL },
+	{ "never_relay_networks", K_CIDRS, G(never_relay_networks), "", 0, 0, NULL },
+	{ "reject_own_domain_sender", K_ENUM, G(reject_own_domain_sender), "yes", 0, 0, (const char *const[]){ "no", "yes", NULL } },
+	{ "sender_reject", K_LIST, G(sender_reject), "", 0, 0, NULL },
+	{ "sender_discard", K_LIST, G(sender_discard), "", 0, 0, NULL },
+	{ "reject_null_sender_multi_rcpt", K_ENUM, G(reject_null_sender_multi_rcpt), "no", 0, 0, (const char *const[]){ "no", "yes", NULL } },
 	/* == issue 8 (local delivery, submission) global keys == */
+	{ "recipient_delimiter", K_STR, G(recipient_delimiter), "+", 0, 0, NULL },
+	{ "virtual_maps", K_STR, G(virtual_maps), "", 0, 0, NULL },
+	{ "relay_recipients", K_STR, G(relay_recipients), "", 0, 0, NULL },
+	{ "allow_alias_pipes", K_ENUM, G(allow_alias_pipes), "no", 0, 0, (const char *const[]){ "no", "yes", NULL } },
+	{ "alias_pipe_user", K_STR, G(alias_pipe_user), "nobody", 0, 0, NULL },
+	{ "forward_files", K_ENUM, G(forward_files), "no", 0, 0, (const char *const[]){ "no", "yes", NULL } },
+	{ "mailbox_size_limit", K_SIZE, G(mailbox_size_limit), "0", 0, 1ULL << 40, NULL },
+	{ "mbox_users", K_LIST, G(mbox_users), "", 0, 0, NULL },
+	{ "maildir_users", K_LIST, G(maildir_users), "", 0, 0, NULL },
+	{ "maildir_path", K_STR, G(maildir_path), "Maildir/", 0, 0, NULL },
+	{ "mail_spool_directory", K_STR, G(mail_spool_directory), "/var/mail", 0, 0, NULL },
+	{ "local_delivery_concurrency", K_UINT, G(local_delivery_concurrency), "10", 1, 1000, NULL },
+	{ "local_delivery_timeout", K_SECS, G(local_delivery_timeout), "10m", 1, DAY, NULL },
 	{ "submit_trusted_group", K_STR, G(submit_trusted_group), "", 0, 0, NULL },
 	{ "submit_max_size", K_SIZE, G(submit_max_size), "35M", 1024, 1ULL << 32, NULL },
 	{ "pam_confdir", K_STR, G(pam_confdir), "", 0, 0, NULL },
@@ -86,7 +105,10 @@ static const struct key global_keys[] = {
 	{ "delay_warning_time", K_SECS, G(delay_warning_time), "4h", 0, 365 * DAY, NULL },
 	{ "double_bounce_recipient", K_STR, G(double_bounce_recipient), "postmaster", 0, 0, NULL },
 	/* == issue 4b (reverse DNS, DNSBL) global keys == */
+	{ "dns_check_timeout", K_MSECS, G(dns_check_timeout), "5s", 100, 60000, NULL },
 	/* == issue 7 (posternctl) global keys == */
+	{ "trace_retention", K_SECS, G(trace_retention), "7d", 0, 365 * DAY, NULL },
+	{ "ctl_read_group", K_STR, G(ctl_read_group), "", 0, 0, NULL },
 	/* == issue 6 (deliver, resolver) global keys == */
 	{ "smtp_bind_address", K_STR, G(smtp_bind_address), "", 0, 0, NULL },
 	{ "smtp_bind_address6", K_STR, G(smtp_bind_address6), "", 0, 0, NULL },
@@ -108,7 +130,12 @@ static const struct key listener_keys[] = {
 	{ "max_message_size", K_SIZE, L(max_message_size), "35M", 1024, 1ULL << 32, NULL },
 	{ "max_recipients", K_UINT, L(max_recipients), "100", 1, 100000, NULL },
 	/* == issue 4 (policy) listener keys == */
+	{ "recipient_check", K_ENUM, L(recipient_check), "yes", 0, 0, (const char *const[]){ "no", "yes", NULL } },
+	{ "sender_login_match", K_ENUM, L(sender_login_match), "no", 0, 0, (const char *const[]){ "no", "yes", NULL } },
 	/* == issue 4b (reverse DNS, DNSBL) listener keys == */
+	{ "reverse_dns", K_ENUM, L(reverse_dns), "no", 0, 0, (const char *const[]){ "no", "log", "require", NULL } },
+	{ "dnsbl", K_LIST, L(dnsbl), "", 0, 0, NULL },
+	{ "dnsbl_action", K_ENUM, L(dnsbl_action), "reject", 0, 0, (const char *const[]){ "reject", "log", NULL } },
 	/* == issue 3 (smtpd) listener keys == */
 	{ "auth_plaintext", K_ENUM, L(auth_plaintext), "no", 0, 0, (const char *const[]){ "no", "yes", NULL } },
 	{ "hostname", K_STR, L(hostname), "", 0, 0, NULL },
@@ -688,8 +715,10 @@ check_config(struct parser *p, struct config *c)
 	{
 		/* the master works from "/" once it runs as a daemon */
 		static const char *abs_keys[] = { "libexec_dir", "aliases",
-		    "pam_confdir", NULL };
-		const char *vals[] = { c->libexec_dir, c->aliases, c->pam_confdir };
+		    "pam_confdir", "virtual_maps", "relay_recipients",
+		    "mail_spool_directory", NULL };
+		const char *vals[] = { c->libexec_dir, c->aliases, c->pam_confdir,
+		    c->virtual_maps, c->relay_recipients, c->mail_spool_directory };
 		for (i = 0; abs_keys[i]; i++) {
 			p->line = global_line(p, abs_keys[i]);
 			if (vals[i][0] != '\0' && vals[i][0] != '/')
@@ -706,6 +735,11 @@ check_config(struct parser *p, struct config *c)
 		if (v[0] != '\0' && inet_pton(i ? AF_INET6 : AF_INET, v, &a) != 1)
 			perr(p, "%s: '%s' is not an IPv%d address", k, v, i ? 6 : 4);
 	}
+	p->line = global_line(p, "recipient_delimiter");
+	if (strlen(c->recipient_delimiter) > 1 ||
+	    strpbrk(c->recipient_delimiter, "@\"\\<> \t") != NULL)
+		perr(p, "recipient_delimiter: '%s' must be one character, not "
+		    "@, a quote, a backslash, <, > or a space", c->recipient_delimiter);
 	p->line = global_line(p, "queue_retry_schedule");
 	for (i = 0; i < c->queue_retry_schedule.n; i++) {
 		uint64_t secs;
@@ -774,6 +808,12 @@ check_config(struct parser *p, struct config *c)
 				    "BINARYMIME DSN SMTPUTF8 ETRN",
 				    c->listeners[i].name, x);
 		}
+		for (j = 0; j < c->listeners[i].dnsbl.n; j++)
+			if (!valid_hostname(c->listeners[i].dnsbl.v[j]) ||
+			    strlen(c->listeners[i].dnsbl.v[j]) > 180)
+				perr(p, "listener %s: dnsbl: '%s' is not a DNS zone "
+				    "name", c->listeners[i].name,
+				    c->listeners[i].dnsbl.v[j]);
 		for (j = 0; j < 2; j++) {
 			const char *f = j ? c->listeners[i].key : c->listeners[i].cert;
 			if (f[0] != '\0' && f[0] != '/')

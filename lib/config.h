@@ -53,7 +53,12 @@ struct listener_conf {
 	uint64_t	 max_message_size;	/* bytes */
 	uint64_t	 max_recipients;
 	/* == issue 4 (policy) listener fields == */
+	int		 recipient_check;	/* 1: ask the master at RCPT */
+	int		 sender_login_match;	/* 1: AUTH user owns the sender */
 	/* == issue 4b (reverse DNS, DNSBL) listener fields == */
+	int		 reverse_dns;		/* enum dnscheck_rdns: no, log, require */
+	struct strlist	 dnsbl;			/* DNSBL zones; empty = off */
+	int		 dnsbl_action;		/* enum dnscheck_action: reject, log */
 	/* == issue 3 (smtpd) listener fields == */
 	int		 auth_plaintext;	/* 1: AUTH offered without TLS */
 	char		*hostname;		/* "" = the global hostname */
@@ -111,7 +116,26 @@ struct config {
 	int		 log_level;		/* enum log_level */
 	/* == issue 3 (smtpd) global fields == */
 	/* == issue 4 (TLS, AUTH) global fields == */
+	struct cidrlist	 never_connect_networks;	/* 554 5.7.1 at connect, always */
+	struct cidrlist	 never_relay_networks;	/* never relay, even trusted/AUTH */
+	int		 reject_own_domain_sender;	/* 1: our domains need trust or AUTH */
+	struct strlist	 sender_reject;		/* 550 5.7.1 at MAIL */
+	struct strlist	 sender_discard;	/* 250, then dropped */
+	int		 reject_null_sender_multi_rcpt;	/* 1: "<>" gets one RCPT */
 	/* == issue 8 (local delivery, submission) global fields == */
+	char		*recipient_delimiter;	/* "+"; "" = no extensions */
+	char		*virtual_maps;		/* "user@dom target, ..." file; "" = none */
+	char		*relay_recipients;	/* valid relay addresses file; "" = any */
+	int		 allow_alias_pipes;	/* 1: "|command" targets run */
+	char		*alias_pipe_user;	/* commands run as this user */
+	int		 forward_files;		/* 1: ~/.forward is read */
+	uint64_t	 mailbox_size_limit;	/* bytes; 0 = none */
+	struct strlist	 mbox_users;		/* get mbox whatever "mailbox" says */
+	struct strlist	 maildir_users;		/* get Maildir whatever "mailbox" says */
+	char		*maildir_path;		/* relative to the home folder */
+	char		*mail_spool_directory;	/* mbox files: DIR/USER */
+	uint64_t	 local_delivery_concurrency;	/* children at once */
+	uint64_t	 local_delivery_timeout;	/* seconds per child */
 	char		*submit_trusted_group;	/* may set the sender with -f; "" = root only */
 	uint64_t	 submit_max_size;	/* postern-sendmail's largest message */
 	char		*pam_confdir;		/* "" = the system's /etc/pam.d */
@@ -127,7 +151,10 @@ struct config {
 	uint64_t	 delay_warning_time;	/* seconds; 0 = off */
 	char		*double_bounce_recipient;	/* "" = log and drop */
 	/* == issue 4b (reverse DNS, DNSBL) global fields == */
+	uint64_t	 dns_check_timeout;	/* milliseconds, connect-time DNS checks */
 	/* == issue 7 (posternctl) global fields == */
+	uint64_t	 trace_retention;	/* seconds a message's trace outlives it */
+	char		*ctl_read_group;	/* may use the read-only verbs; "" = none */
 	/* == issue 6 (deliver, resolver) global fields == */
 	char		*smtp_bind_address;	/* outbound IPv4 source; "" = any */
 	char		*smtp_bind_address6;	/* outbound IPv6 source; "" = any */

@@ -290,6 +290,29 @@ enum ipc_type {
 	/* queue-mgr -> master: posternctl reload. No payload. The master
 	 * reloads exactly as on SIGHUP (and logs the outcome). */
 	IPC_RELOAD_REQ,
+	/* posternctl -> queue-mgr: route again after a config change. str
+	 * queue id, or "" for every message not held. Each waiting recipient
+	 * leaves its destination's ready queue and backoff, its attempt count
+	 * starts again at 0, and it is due now with the current config.
+	 * Reply IPC_CTL_OK or IPC_CTL_ERROR. */
+	IPC_CTL_REQUEUE,
+	/* posternctl -> queue-mgr: a message's history. str queue id.
+	 * Replies: IPC_CTL_TRACE_EVENT frames in time order, then IPC_CTL_END
+	 * (u32 count); or IPC_CTL_ERROR ("no trace of that message"). */
+	IPC_CTL_TRACE,
+	/* queue-mgr -> posternctl: u64 time (unix microseconds), str event
+	 * ("received", "delivery", "held", "released", "requeued",
+	 * "deleted", "bounced", "dsn", "removed"), u32 n, n x (str name,
+	 * str value) in a fixed order per event. */
+	IPC_CTL_TRACE_EVENT,
+	/* posternctl -> queue-mgr: u32 log level (enum log_level). queue-mgr
+	 * applies it and sends IPC_LOG_LEVEL to the master. Reply IPC_CTL_OK. */
+	IPC_CTL_LOG_LEVEL,
+	/* posternctl -> queue-mgr: no payload. queue-mgr sends IPC_RELOAD_REQ
+	 * and replies IPC_CTL_OK when the new config has reached it (the
+	 * master sends IPC_CONFIG only for a valid one), or IPC_CTL_ERROR
+	 * when it did not within a few seconds (see the master's log). */
+	IPC_CTL_RELOAD,
 	/* posternctl -> queue-mgr: one message in full. str queue id, u32
 	 * with content (0 = envelope and recipients only, 1 = and content).
 	 * Replies: IPC_CTL_SHOW_ENV, nrcpt x IPC_CTL_SHOW_RCPT, then (with

@@ -127,6 +127,7 @@ main(int argc, char **argv)
 	}
 	buf_free(&err);
 	if (check) {
+		master_warn_open_relay(m.conf, stdout);
 		printf("postern: %s: configuration OK\n", conf);
 		return 0;
 	}
@@ -166,6 +167,7 @@ main(int argc, char **argv)
 	}
 	/* broken maps are logged; mail for them waits for a fixed reload */
 	(void)localjob_load_maps(&m, 0);
+	master_warn_open_relay(m.conf, NULL);
 	if (tls_load_keys(m.conf, &m.keys) == -1 || supervise_start(&m) == -1 ||
 	    pickup_start(&m) == -1)
 		abort_start(&m);

@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "config.h"
@@ -90,5 +91,7 @@ const char	*supervise_kind_name(enum proc_kind);
 
 /* reload.c: SIGHUP. */
 void	reload_config(struct master *);
+/* Each way the config makes an open relay: to fp, or the log if NULL. */
+void	master_warn_open_relay(const struct config *, FILE *);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "localjob.h"
 #include "log.h"
+#include "policy.h"
 #include "master.h"
 #include "tls.h"
 
@@ -48,6 +49,27 @@ warn_restart(const char *what, const char *old, const char *new)
 	if (strcmp(old, new) != 0)
 		log_warn("reload: %s changed ('%s' -> '%s'); it takes effect "
 		    "when postern is restarted", what, old, new);
+}
+
+void
+master_warn_open_relay(const struct config *c, FILE *fp)
+{
+	struct buf	 w;
+	char		*line, *next;
+
+	buf_init(&w);
+	if (policy_open_relay_warnings(c, &w) > 0 && buf_cstr(&w) != NULL)
+		for (line = w.p; *line != '\0'; line = next) {
+			if ((next = strchr(line, '\n')) != NULL)
+				*next++ = '\0';
+			else
+				next = line + strlen(line);
+			if (fp != NULL)
+				fprintf(fp, "postern: warning: %s\n", line);
+			else
+				log_warn("%s", line);
+		}
+	buf_free(&w);
 }
 
 void
@@ -103,6 +125,7 @@ reload_config(struct master *m)
 	m->conf_text = text;
 	buf_init(&text);
 	(void)localjob_load_maps(m, 1);
+	master_warn_open_relay(m->conf, NULL);
 	supervise_send_config(m, &m->conf_text);
 	/* renewed certificates and keys take effect on reload */
 	tls_keys_free(&m->keys);

@@ -165,11 +165,14 @@ static void
 commit_take_back(struct commit_waiter *w, const char *reply)
 {
 	DB_TXN		*txn;
+	const char	*kv[2] = { "reason", "not acknowledged: the log flush "
+			    "failed" };
 	int		 gone = 0;
 
 	if (spool_txn_begin(qmgr.spool, &txn) == 0) {
 		/* a failed commit frees the txn handle too: no abort then */
-		if (spool_delete(qmgr.spool, txn, w->m->qid) == 0)
+		if (spool_delete(qmgr.spool, txn, w->m->qid) == 0 &&
+		    trace_now(txn, w->m->qid, "removed", kv, 1) == 0)
 			gone = spool_txn_commit(qmgr.spool, txn) == 0;
 		else
 			spool_txn_abort(qmgr.spool, txn);

@@ -2,6 +2,9 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -30,6 +33,10 @@
 #define CONTROL_MAX_GROUPS_SENT	50	/* deferral reasons, domains */
 /* A refused client's socket stays open this long for it to read why. */
 #define CONTROL_LINGER_SECS	2
+/* Queue entries sent per turn of the event loop: a listing of a big queue
+ * goes in slices so that smtpd's and deliver's frames are served between
+ * them. */
+#define CONTROL_LIST_SLICE	256
 
 struct ctl_client {
 	TAILQ_ENTRY(ctl_client)	 entry;
@@ -43,6 +50,15 @@ struct ctl_client {
 	char			 show_qid[QID_SIZE];
 	uint32_t		 nsent;
 	char			 last[QID_SIZE];	/* last entry sent */
+	int			 admin;		/* root or admin_group: every verb */
+	uid_t			 uid;
+	pid_t			 pid;
+	int			 tracing;	/* an IPC_CTL_TRACE in progress */
+	char			 trace_qid[QID_SIZE];
+	uint8_t			 trace_from[TRACE_KEY_LEN];	/* resume here */
+	size_t			 trace_fromlen;
+	struct event		*reload_ev;	/* waiting for the new config */
+	struct event		*more_ev;	/* the listing's next slice */
 };
 
 struct qstats		 qstats;
@@ -53,74 +69,110 @@ static struct event	*ctl_ev;
 static int		 ctl_fd = -1;
 
 /* Resolved before chroot: /etc/group and /etc/passwd are not inside it. */
-static int		 admin_gid_ok;
-static gid_t		 admin_gid;
-static uid_t		*admin_uids;
-static size_t		 admin_nuids;
+struct ctl_group_ids {
+	int	 ok;
+	gid_t	 gid;
+	uid_t	*uids;		/* its listed members */
+	size_t	 nuids;
+};
 
-int
-control_resolve_admin(const char *group)
+static struct ctl_group_ids	 admin_ids, read_ids;
+
+static int
+resolve_group(const char *group, const char *key, struct ctl_group_ids *ids)
 {
 	struct group	*gr;
 	struct passwd	*pw;
-	size_t		 n;
-	uid_t		*v;
+	char		**names;
+	size_t		 n, i;
 
 	if (group == NULL || group[0] == '\0')
 		return 0;
 	if ((gr = getgrnam(group)) == NULL) {
-		log_warn("admin_group %s does not exist; only root may use "
-		    "the control socket", group);
+		log_warn("%s %s does not exist; its members get no access to "
+		    "the control socket", key, group);
 		return 0;
 	}
-	admin_gid = gr->gr_gid;
-	admin_gid_ok = 1;
+	ids->gid = gr->gr_gid;
+	ids->ok = 1;
 	for (n = 0; gr->gr_mem[n] != NULL; n++)
 		;
 	if (n == 0)
 		return 0;
-	if ((v = reallocarray(NULL, n, sizeof(*v))) == NULL)
+	if ((ids->uids = reallocarray(NULL, n, sizeof(*ids->uids))) == NULL)
 		return -1;
 	/* copy the names first: getpwnam may reuse getgrnam's storage */
-	{
-		char	**names = calloc(n, sizeof(*names));
-		size_t	  i;
-
-		if (names == NULL) {
-			free(v);
-			return -1;
-		}
-		for (i = 0; i < n; i++)
-			names[i] = strdup(gr->gr_mem[i]);
-		for (i = 0; i < n; i++) {
-			if (names[i] != NULL && (pw = getpwnam(names[i])) != NULL)
-				v[admin_nuids++] = pw->pw_uid;
-			free(names[i]);
-		}
-		free(names);
+	if ((names = calloc(n, sizeof(*names))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		names[i] = strdup(gr->gr_mem[i]);
+	for (i = 0; i < n; i++) {
+		if (names[i] != NULL && (pw = getpwnam(names[i])) != NULL)
+			ids->uids[ids->nuids++] = pw->pw_uid;
+		free(names[i]);
 	}
-	admin_uids = v;
+	free(names);
 	return 0;
+}
+
+static int
+group_has(const struct ctl_group_ids *ids, uid_t uid, gid_t gid,
+    const gid_t *groups, size_t ngroups)
+{
+	size_t	 i;
+
+	if (!ids->ok)
+		return 0;
+	if (gid == ids->gid)
+		return 1;
+	for (i = 0; i < ngroups; i++)
+		if (groups[i] == ids->gid)
+			return 1;
+	for (i = 0; i < ids->nuids; i++)
+		if (ids->uids[i] == uid)
+			return 1;
+	return 0;
+}
+
+int
+control_resolve_admin(const char *group)
+{
+	return resolve_group(group, "admin_group", &admin_ids);
+}
+
+int
+control_resolve_read(const char *group)
+{
+	return resolve_group(group, "ctl_read_group", &read_ids);
 }
 
 int
 control_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups)
 {
-	size_t	 i;
-
 	if (uid == 0)
 		return 1;
-	if (!admin_gid_ok)
-		return 0;
-	if (gid == admin_gid)
+	return group_has(&admin_ids, uid, gid, groups, ngroups);
+}
+
+int
+control_read_allowed(uid_t uid, gid_t gid, const gid_t *groups,
+    size_t ngroups)
+{
+	return group_has(&read_ids, uid, gid, groups, ngroups);
+}
+
+int
+control_read_only_verb(uint32_t type)
+{
+	switch (type) {
+	case IPC_CTL_QUEUE:
+	case IPC_CTL_SHOW:
+	case IPC_CTL_STATS:
+	case IPC_CTL_TRACE:
 		return 1;
-	for (i = 0; i < ngroups; i++)
-		if (groups[i] == admin_gid)
-			return 1;
-	for (i = 0; i < admin_nuids; i++)
-		if (admin_uids[i] == uid)
-			return 1;
-	return 0;
+	default:
+		return 0;
+	}
 }
 
 static void
@@ -128,6 +180,10 @@ ctl_client_free(struct ctl_client *cl)
 {
 	TAILQ_REMOVE(&ctl_clients, cl, entry);
 	ctl_nclients--;
+	if (cl->reload_ev != NULL)
+		event_free(cl->reload_ev);
+	if (cl->more_ev != NULL)
+		event_free(cl->more_ev);
 	ipc_chan_free(cl->chan);
 	free(cl);
 }
@@ -190,18 +246,43 @@ ctl_entry(struct buf *b, const struct qmsg *m)
 	return 0;
 }
 
-/* Sends entries until the channel's queue is full; the drain callback resumes. */
+static void	ctl_list_more(struct ctl_client *);
+
+static void
+ctl_more_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct ctl_client	*cl = arg;
+
+	(void)fd;
+	(void)ev;
+	if (cl->listing && ipc_pending(cl->chan) <= IPC_HIGH_WATER)
+		ctl_list_more(cl);
+}
+
+/* Sends a slice of entries, then yields to the loop; a full channel queue
+ * waits for the drain callback instead. */
 static void
 ctl_list_more(struct ctl_client *cl)
 {
+	struct timeval	 now = { 0, 0 };
 	struct qmsg	*m;
 	struct buf	 b;
+	int		 n = 0;
 
 	buf_init(&b);
 	m = cl->last[0] == '\0' ? sched_first() : sched_next_after(cl->last);
 	for (; m != NULL; m = sched_next_after(cl->last)) {
 		if (ipc_pending(cl->chan) > IPC_HIGH_WATER)
 			break;
+		if (n++ >= CONTROL_LIST_SLICE) {
+			if (cl->more_ev == NULL)
+				cl->more_ev = evtimer_new(qmgr.base, ctl_more_cb,
+				    cl);
+			if (cl->more_ev != NULL &&
+			    evtimer_add(cl->more_ev, &now) == 0)
+				break;
+			/* no timer: go on at once, as before */
+		}
 		buf_reset(&b);
 		strlcpy(cl->last, m->qid, sizeof(cl->last));
 		if (ctl_entry(&b, m) == -1 || ipc_send_buf(cl->chan,
@@ -591,6 +672,278 @@ ctl_stats(struct ctl_client *cl, struct ipc_msg *msg)
 	return 0;
 }
 
+static int
+ctl_trace_send_cb(const void *ev, size_t len, void *arg)
+{
+	struct ctl_client	*cl = arg;
+
+	if (ipc_send(cl->chan, IPC_CTL_TRACE_EVENT, cl->reqid, -1, ev,
+	    len) == -1)
+		return -1;
+	cl->nsent++;
+	return 0;
+}
+
+static int
+ctl_trace_cb(DBC *c, const uint8_t *k, size_t klen, const void *v,
+    size_t vlen, void *arg)
+{
+	struct ctl_client	*cl = arg;
+
+	(void)c;
+	if (klen != TRACE_KEY_LEN || memcmp(k, cl->trace_qid, QID_LEN) != 0)
+		return 1;
+	if (ipc_pending(cl->chan) > IPC_HIGH_WATER) {
+		/* resumed from this record when the queue has drained */
+		memcpy(cl->trace_from, k, klen);
+		cl->trace_fromlen = klen;
+		return 2;
+	}
+	if (trace_record_each(v, vlen, ctl_trace_send_cb, cl) != 0) {
+		log_err("control: %s: malformed trace record", cl->trace_qid);
+		return -1;
+	}
+	return 0;
+}
+
+/* Sends a message's events until the channel's queue is full. */
+static void
+ctl_trace_more(struct ctl_client *cl)
+{
+	struct buf	 b;
+	int		 r;
+
+	r = spool_trace_walk(qmgr.spool, NULL, cl->trace_from,
+	    cl->trace_fromlen, ctl_trace_cb, cl);
+	if (r == 2)
+		return;
+	cl->tracing = 0;
+	if (r < 0) {
+		ctl_reply(cl, IPC_CTL_ERROR, "cannot read the trace (see the "
+		    "mail log)");
+		return;
+	}
+	if (cl->nsent == 0) {
+		ctl_reply(cl, IPC_CTL_ERROR, "no trace of that message (unknown, "
+		    "or gone longer than trace_retention)");
+		return;
+	}
+	buf_init(&b);
+	if (pack_u32(&b, cl->nsent) == 0)
+		ipc_send_buf(cl->chan, IPC_CTL_END, cl->reqid, -1, &b);
+	buf_free(&b);
+}
+
+/* IPC_CTL_TRACE: -1 when the request is malformed. */
+static int
+ctl_trace(struct ctl_client *cl, struct ipc_msg *msg)
+{
+	struct unpack	 u;
+	char		*qid = NULL;
+
+	if (msg->fd != -1)
+		return -1;
+	unpack_init(&u, msg->data, msg->len);
+	if (unpack_str(&u, &qid, CONTROL_MAX_ID) == -1 ||
+	    unpack_done(&u) == -1) {
+		free(qid);
+		return -1;
+	}
+	if (!qid_valid(qid, strlen(qid))) {
+		free(qid);
+		ctl_reply(cl, IPC_CTL_ERROR, "no trace of that message "
+		    "(not a queue id)");
+		return 0;
+	}
+	strlcpy(cl->trace_qid, qid, sizeof(cl->trace_qid));
+	memcpy(cl->trace_from, qid, QID_LEN);
+	cl->trace_fromlen = QID_LEN;
+	free(qid);
+	cl->nsent = 0;
+	cl->tracing = 1;
+	ctl_trace_more(cl);
+	return 0;
+}
+
+/* IPC_CTL_REQUEUE: -1 when the request is malformed. */
+static int
+ctl_requeue(struct ctl_client *cl, struct ipc_msg *msg)
+{
+	struct unpack	 u;
+	char		*qid = NULL, text[128];
+	int		 n;
+
+	if (msg->fd != -1)
+		return -1;
+	unpack_init(&u, msg->data, msg->len);
+	if (unpack_str(&u, &qid, CONTROL_MAX_ID) == -1 ||
+	    unpack_done(&u) == -1) {
+		free(qid);
+		return -1;
+	}
+	if (qid[0] != '\0' && !qid_valid(qid, strlen(qid)))
+		n = -1;
+	else
+		n = sched_requeue(qid);
+	if (n == -1)
+		ctl_reply(cl, IPC_CTL_ERROR, "no such message");
+	else if (n == -2)
+		ctl_reply(cl, IPC_CTL_ERROR, "the message is held: release it "
+		    "first");
+	else {
+		if (qid[0] != '\0')
+			snprintf(text, sizeof(text), "%s %s", qid, n ? "requeued" :
+			    "has no waiting recipient (being delivered now?)");
+		else
+			snprintf(text, sizeof(text), "%d message%s requeued", n,
+			    n == 1 ? "" : "s");
+		ctl_reply(cl, IPC_CTL_OK, text);
+		log_info("control: requeue %s: %s", qid[0] ? qid : "all", text);
+	}
+	free(qid);
+	return 0;
+}
+
+static const char *const ctl_level_names[] = { "err", "warning", "info",
+    "debug" };
+
+/* IPC_CTL_LOG_LEVEL: -1 when the request is malformed. */
+static int
+ctl_log_level(struct ctl_client *cl, struct ipc_msg *msg)
+{
+	struct unpack	 u;
+	struct buf	 b;
+	uint32_t	 lvl;
+	char		 text[128];
+
+	if (msg->fd != -1)
+		return -1;
+	unpack_init(&u, msg->data, msg->len);
+	if (unpack_u32(&u, &lvl) == -1 || unpack_done(&u) == -1 ||
+	    lvl > LOG_LVL_DEBUG)
+		return -1;
+	log_set_level((enum log_level)lvl);
+	log_warn("control: log level set to %s by uid %d",
+	    ctl_level_names[lvl], (int)cl->uid);
+	buf_init(&b);
+	if (pack_u32(&b, lvl) == -1 || qmgr_send_master(IPC_LOG_LEVEL,
+	    &b) == -1) {
+		buf_free(&b);
+		ctl_reply(cl, IPC_CTL_ERROR, "log level set in queue-mgr only: "
+		    "cannot reach the master");
+		return 0;
+	}
+	buf_free(&b);
+	snprintf(text, sizeof(text), "log level %s (until the next reload or "
+	    "restart)", ctl_level_names[lvl]);
+	ctl_reply(cl, IPC_CTL_OK, text);
+	return 0;
+}
+
+/* The master sends IPC_CONFIG only for a config it accepted. */
+#define CONTROL_RELOAD_WAIT_SECS	5
+
+static void
+ctl_reload_timeout_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct ctl_client	*cl = arg;
+
+	(void)fd;
+	(void)ev;
+	event_free(cl->reload_ev);
+	cl->reload_ev = NULL;
+	ctl_reply(cl, IPC_CTL_ERROR, "reload requested, but no new config "
+	    "reached queue-mgr: the master refused it? (see the mail log)");
+}
+
+void
+control_reload_done(int ok, const char *text)
+{
+	struct ctl_client	*cl;
+
+	TAILQ_FOREACH(cl, &ctl_clients, entry) {
+		if (cl->reload_ev == NULL)
+			continue;
+		event_free(cl->reload_ev);
+		cl->reload_ev = NULL;
+		ctl_reply(cl, ok ? IPC_CTL_OK : IPC_CTL_ERROR, text);
+	}
+}
+
+static int
+ctl_reload(struct ctl_client *cl, struct ipc_msg *msg)
+{
+	struct timeval	 tv = { CONTROL_RELOAD_WAIT_SECS, 0 };
+
+	if (msg->fd != -1 || msg->len != 0)
+		return -1;
+	if (qmgr_send_master(IPC_RELOAD_REQ, NULL) == -1) {
+		ctl_reply(cl, IPC_CTL_ERROR, "cannot reach the master");
+		return 0;
+	}
+	log_info("control: reload requested by uid %d", (int)cl->uid);
+	if ((cl->reload_ev = evtimer_new(qmgr.base, ctl_reload_timeout_cb,
+	    cl)) == NULL || evtimer_add(cl->reload_ev, &tv) == -1) {
+		if (cl->reload_ev != NULL)
+			event_free(cl->reload_ev);
+		cl->reload_ev = NULL;
+		ctl_reply(cl, IPC_CTL_OK, "reload requested (see the mail log)");
+	}
+	return 0;
+}
+
+/* IPC_CTL_POLICY_TEST: checked here, run by smtpd. -1 when malformed. */
+static int
+ctl_policy_test(struct ctl_client *cl, struct ipc_msg *msg)
+{
+	struct unpack	 u;
+	struct buf	 b;
+	unsigned char	 a[sizeof(struct in6_addr)];
+	char		*client = NULL, *helo = NULL, *listener = NULL;
+	size_t		 i;
+	int		 rv = -1, found;
+
+	if (msg->fd == -1)
+		return -1;
+	unpack_init(&u, msg->data, msg->len);
+	if (unpack_str(&u, &client, 64) == -1 ||
+	    unpack_str(&u, &helo, 255) == -1 ||
+	    unpack_str(&u, &listener, 255) == -1 || unpack_done(&u) == -1)
+		goto out;
+	rv = 0;
+	if (inet_pton(AF_INET, client, a) != 1 &&
+	    inet_pton(AF_INET6, client, a) != 1) {
+		ctl_reply(cl, IPC_CTL_ERROR, "not an IP address");
+		goto out;
+	}
+	found = listener[0] == '\0' && qmgr.conf->nlisteners > 0;
+	for (i = 0; !found && i < qmgr.conf->nlisteners; i++)
+		if (qmgr.conf->listeners[i].name != NULL &&
+		    strcmp(qmgr.conf->listeners[i].name, listener) == 0)
+			found = 1;
+	if (!found) {
+		ctl_reply(cl, IPC_CTL_ERROR, "no such listener");
+		goto out;
+	}
+	buf_init(&b);
+	if (buf_append(&b, msg->data, msg->len) == -1 ||
+	    qmgr_smtpd_test_session(msg->fd, &b) == -1) {
+		msg->fd = -1;
+		buf_free(&b);
+		ctl_reply(cl, IPC_CTL_ERROR, "smtpd is not running");
+		goto out;
+	}
+	msg->fd = -1;
+	buf_free(&b);
+	log_info("control: policy test as %s by uid %d", client, (int)cl->uid);
+	ctl_reply(cl, IPC_CTL_OK, "policy test session started");
+out:
+	free(client);
+	free(helo);
+	free(listener);
+	return rv;
+}
+
 static void
 ctl_drain_cb(struct ipc_chan *c, void *arg)
 {
@@ -601,6 +954,8 @@ ctl_drain_cb(struct ipc_chan *c, void *arg)
 		ctl_list_more(cl);
 	else if (cl->showing)
 		ctl_show_more(cl);
+	else if (cl->tracing)
+		ctl_trace_more(cl);
 }
 
 static void
@@ -613,11 +968,39 @@ ctl_msg_cb(struct ipc_chan *c, struct ipc_msg *msg, void *arg)
 
 	(void)c;
 	cl->reqid = msg->id;
-	if (cl->listing || cl->showing) {
+	if (cl->listing || cl->showing || cl->tracing || cl->reload_ev != NULL) {
 		ctl_close_with(cl, IPC_CTL_ERROR, "one request at a time");
 		return;
 	}
+	if (!cl->admin && !control_read_only_verb(msg->type)) {
+		log_warn("control: uid %d pid %d: %s refused: read-only access "
+		    "(ctl_read_group)", (int)cl->uid, (int)cl->pid,
+		    ipc_type_name(msg->type));
+		ctl_close_with(cl, IPC_CTL_ERROR, "permission denied: this verb "
+		    "needs root or admin_group (ctl_read_group may only read)");
+		return;
+	}
 	switch (msg->type) {
+	case IPC_CTL_TRACE:
+		if (ctl_trace(cl, msg) == -1)
+			break;
+		return;
+	case IPC_CTL_REQUEUE:
+		if (ctl_requeue(cl, msg) == -1)
+			break;
+		return;
+	case IPC_CTL_LOG_LEVEL:
+		if (ctl_log_level(cl, msg) == -1)
+			break;
+		return;
+	case IPC_CTL_RELOAD:
+		if (ctl_reload(cl, msg) == -1)
+			break;
+		return;
+	case IPC_CTL_POLICY_TEST:
+		if (ctl_policy_test(cl, msg) == -1)
+			break;
+		return;
 	case IPC_CTL_QUEUE:
 		if (msg->len != 0 || msg->fd != -1)
 			break;
@@ -668,9 +1051,14 @@ ctl_msg_cb(struct ipc_chan *c, struct ipc_msg *msg, void *arg)
 			free(qid);
 			break;
 		}
-		if (strcmp(qid, "outgoing") != 0)
-			ctl_reply(cl, IPC_CTL_ERROR, "only outgoing delivery "
-			    "can be paused");
+		if (strcmp(qid, "incoming") == 0) {
+			n = qmgr_pause_incoming((int)on);
+			snprintf(text, sizeof(text), "incoming mail %s%s",
+			    n == 1 ? "already " : "", on ? "paused" : "resumed");
+			ctl_reply(cl, IPC_CTL_OK, text);
+		} else if (strcmp(qid, "outgoing") != 0)
+			ctl_reply(cl, IPC_CTL_ERROR, "pause what? incoming or "
+			    "outgoing");
 		else {
 			n = sched_pause((int)on);
 			snprintf(text, sizeof(text), "outgoing delivery %s%s",
@@ -762,6 +1150,7 @@ ctl_accept_one(int fd)
 	gid_t			 groups[CONTROL_MAX_GROUPS];
 	socklen_t		 len = sizeof(cred), glen = sizeof(groups);
 	size_t			 ngroups = 0;
+	int			 admin;
 	struct buf		 b;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
@@ -772,7 +1161,9 @@ ctl_accept_one(int fd)
 	/* the peer's supplementary groups, from the kernel (Linux >= 4.13) */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
 		ngroups = glen / sizeof(gid_t);
-	if (!control_allowed(cred.uid, cred.gid, groups, ngroups)) {
+	admin = control_allowed(cred.uid, cred.gid, groups, ngroups);
+	if (!admin && !control_read_allowed(cred.uid, cred.gid, groups,
+	    ngroups)) {
 		log_warn("control: uid %d pid %d: permission denied",
 		    (int)cred.uid, (int)cred.pid);
 		/* told first, closed at its request or after a grace time,
@@ -801,6 +1192,9 @@ ctl_accept_one(int fd)
 		free(cl);
 		return;
 	}
+	cl->admin = admin;
+	cl->uid = cred.uid;
+	cl->pid = cred.pid;
 	ipc_set_drain_cb(cl->chan, ctl_drain_cb);
 	TAILQ_INSERT_TAIL(&ctl_clients, cl, entry);
 	ctl_nclients++;

@@ -20,6 +20,8 @@ main(int argc, char **argv)
 	/* /etc/group and /etc/passwd are out of reach after chroot */
 	if (control_resolve_admin(conf->admin_group) == -1)
 		log_fatal("resolving admin_group %s", conf->admin_group);
+	if (control_resolve_read(conf->ctl_read_group) == -1)
+		log_fatal("resolving ctl_read_group %s", conf->ctl_read_group);
 	daemon_spool_path(conf, SPOOL_QUEUE_DIR, root, sizeof(root));
 	priv_drop(USER_QUEUE, root);
 	return qmgr_main(conf);

@@ -110,7 +110,8 @@ pickup_import(struct ipc_msg *msg)
 	if (spool_txn_begin(qmgr.spool, &txn) == -1)
 		goto fail;
 	if (spool_put_envelope(qmgr.spool, txn, qid, &e, 1) == -1 ||
-	    spool_put_content(qmgr.spool, txn, qid, content.p, content.len) == -1) {
+	    spool_put_content(qmgr.spool, txn, qid, content.p, content.len) == -1 ||
+	    trace_received(txn, qid, &e, "local") == -1) {
 		spool_txn_abort(qmgr.spool, txn);
 		goto fail;
 	}

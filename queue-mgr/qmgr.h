@@ -154,6 +154,18 @@ int	 spool_read_content(struct spool *, const char *qid, uint64_t size,
  * logged and skipped. cb owns the qenv. Returns the number skipped, -1 on error. */
 int	 spool_scan(struct spool *,
 	    int (*cb)(const char *qid, struct qenv *, void *), void *);
+/* trace.db: key = queue id, big-endian u64 time (us), big-endian u32 seq;
+ * value = the events of one write (trace.c). */
+#define TRACE_KEY_LEN	(QID_LEN + 12)
+int	 spool_put_trace(struct spool *, DB_TXN *, const uint8_t *key,
+	    size_t keylen, const void *val, size_t vallen);
+/* Calls cb for each record from the first key >= from (all when fromlen
+ * is 0) until cb returns non-zero: that value is returned (0 at the end,
+ * -1 on error). With a txn the records are write-locked and cb may delete
+ * the current one with the cursor. */
+int	 spool_trace_walk(struct spool *, DB_TXN *, const uint8_t *from,
+	    size_t fromlen, int (*cb)(DBC *, const uint8_t *key, size_t keylen,
+	    const void *val, size_t vallen, void *), void *);
 
 /* ---- the scheduler (scheduler.c) ---- */
 
@@ -166,6 +178,7 @@ struct qmsg {
 	int		 in_due;
 	uint32_t	 njobs;		/* jobs at deliver now */
 	int		 dirty;		/* memory ahead of disk: write again */
+	struct buf	 trace;		/* trace events not yet stored (trace.c) */
 };
 
 /* min * (factor/1000)^(attempts-1), capped at max; min when attempts is 0. */
@@ -228,6 +241,35 @@ void		 sched_shutdown(void);
 uint32_t	 sched_msg_state(const struct qmsg *);
 uint64_t	 sched_msg_next_try(const struct qmsg *);
 const char	*sched_msg_last_error(const struct qmsg *);
+
+/* posternctl requeue: qid or "" (all not held). Waiting recipients leave
+ * their destination and backoff, attempts start again, due now. Number of
+ * messages requeued, -1 if qid is unknown, -2 if it is held. */
+int		 sched_requeue(const char *qid);
+
+/* ---- message tracking (trace.c) ---- */
+
+/* Adds an event (npairs name/value pairs) to a message's unstored events. */
+int	 trace_add(struct buf *pending, const char *event,
+	    const char *const *kv, size_t npairs);
+/* Stores the pending events of qid in txn; the caller resets the buffer
+ * after the commit. */
+int	 trace_write(DB_TXN *, const char *qid, const struct buf *pending);
+/* Calls cb with each event payload of a trace.db record; -1 if malformed,
+ * else the first non-zero cb value, or 0. */
+int	 trace_record_each(const void *val, size_t vallen,
+	    int (*cb)(const void *, size_t, void *), void *);
+/* Adds and stores one event at once. */
+int	 trace_now(DB_TXN *, const char *qid, const char *event,
+	    const char *const *kv, size_t npairs);
+/* The "received" event of a new message, in the txn that stores it. */
+int	 trace_received(DB_TXN *, const char *qid, const struct qenv *,
+	    const char *source);
+/* Starts the periodic sweep of traces older than trace_retention. */
+void	 trace_start(void);
+/* One sweep: at most about TRACE_SWEEP_BUDGET records. 1 if there is more. */
+int	 trace_sweep(uint64_t now_us);
+void	 trace_shutdown(void);
 
 /* ---- destinations (dest.c) ---- */
 
@@ -310,6 +352,16 @@ void	 commit_shutdown(void);
 
 /* Before chroot: the admin group's gid and its members' uids. */
 int	 control_resolve_admin(const char *group);
+/* Before chroot: the same for ctl_read_group (the read-only verbs). */
+int	 control_resolve_read(const char *group);
+/* True when the credentials may use the read-only verbs. */
+int	 control_read_allowed(uid_t uid, gid_t gid, const gid_t *groups,
+	    size_t ngroups);
+/* The verbs a read-only client may use. */
+int	 control_read_only_verb(uint32_t type);
+/* A new config reached queue-mgr (ok), or was refused here: answers
+ * posternctl reload. */
+void	 control_reload_done(int ok, const char *text);
 /* True when the credentials may use the control socket. */
 int	 control_allowed(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups);
 void	 control_listen(int fd);
@@ -336,6 +388,7 @@ struct qmgr {
 	struct ipc_chan		*deliver;
 	uint32_t		 smtpd_gen;	/* bumped whenever smtpd changes */
 	uint64_t		 max_data;	/* bytes a transaction may hold */
+	int			 incoming_paused;	/* posternctl pause incoming */
 	int			 stopping;
 };
 
@@ -349,5 +402,12 @@ void	 qmgr_spool_failed(const char *what);
 uint64_t qmgr_now_us(void);
 /* The reply smtpd should see for the spool's last error. */
 const char *qmgr_write_error_reply(void);
+/* posternctl pause|resume incoming: kept here and told to smtpd now and
+ * whenever its channel is replaced. 1 when it already was so. */
+int	 qmgr_pause_incoming(int on);
+/* Sends a frame to the master; -1 when it is not there. */
+int	 qmgr_send_master(uint32_t type, const struct buf *);
+/* Sends a policy-test session to smtpd: -1 when smtpd is not there. */
+int	 qmgr_smtpd_test_session(int fd, const struct buf *payload);
 
 #endif

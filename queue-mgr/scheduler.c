@@ -259,6 +259,7 @@ sched_msg_free(struct qmsg *m)
 	if (m == NULL)
 		return;
 	record_env_free(&m->env);
+	buf_free(&m->trace);
 	free(m);
 }
 
@@ -444,11 +445,23 @@ delay_secs(const struct qmsg *m)
 }
 
 static void
-log_rcpt(const struct qmsg *m, const struct qrcpt *r, const char *relay,
+log_rcpt(struct qmsg *m, const struct qrcpt *r, const char *relay,
     const char *dsn, const char *status, const char *reply)
 {
-	log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)",
-	    m->qid, r->addr, relay, delay_secs(m), dsn, status, reply);
+	char		 delay[32];
+	const char	*kv[12];
+
+	snprintf(delay, sizeof(delay), "%.2f", delay_secs(m));
+	log_info("%s: to=<%s>, relay=%s, delay=%s, dsn=%s, status=%s (%s)",
+	    m->qid, r->addr, relay, delay, dsn, status, reply);
+	/* stored with the result, by the next sched_persist */
+	kv[0] = "to";		kv[1] = r->addr;
+	kv[2] = "relay";	kv[3] = relay;
+	kv[4] = "delay";	kv[5] = delay;
+	kv[6] = "dsn";		kv[7] = dsn;
+	kv[8] = "status";	kv[9] = status;
+	kv[10] = "reply";	kv[11] = reply;
+	trace_add(&m->trace, "delivery", kv, 6);
 	if (strcmp(status, "sent") == 0)
 		qstats.delivered++;
 	else if (strcmp(status, "deferred") == 0)
@@ -1008,6 +1021,27 @@ report_name(int kind, int dbl)
 	}
 }
 
+/* A notice about m was made: an event for m, and b's first event. */
+static int
+trace_dsn(DB_TXN *txn, struct qmsg *m, const struct qmsg *b, const char *what)
+{
+	const char	*kv[12];
+	char		 size[32];
+
+	kv[0] = "kind";		kv[1] = what;
+	kv[2] = "queue_id";	kv[3] = b->qid;
+	if (trace_add(&m->trace, "dsn", kv, 2) == -1)
+		return -1;
+	snprintf(size, sizeof(size), "%" PRIu64, b->env.size);
+	kv[0] = "source";	kv[1] = "dsn";
+	kv[2] = "from";		kv[3] = b->env.sender;
+	kv[4] = "to";		kv[5] = b->env.nrcpt > 0 ? b->env.rcpts[0].addr : "";
+	kv[6] = "size";		kv[7] = size;
+	kv[8] = "nrcpt";	kv[9] = "1";
+	kv[10] = "about";	kv[11] = m->qid;
+	return trace_now(txn, b->qid, "received", kv, 6);
+}
+
 /*
  * Writes m's state (and a DSN for each kind of notice its recipients are
  * owed) in one txn, or removes m when every recipient is done. 1 when m
@@ -1021,6 +1055,7 @@ sched_persist(struct qmsg *m)
 	struct buf	 content, to;
 	DB_TXN		*txn;
 	uint32_t	 i;
+	size_t		 tracelen = m->trace.len;
 	int		 done, want = 0, full = 0, dbl = 0, k;
 
 	buf_init(&content);
@@ -1062,16 +1097,22 @@ sched_persist(struct qmsg *m)
 			continue;
 		/* the full message goes back with a failure only (RFC 3461 4.3) */
 		if (bounce_create(txn, m->qid, &m->env, kinds[k], to.p, dbl,
-		    &content, full && kinds[k] == REPORT_FAILED, &bs[k]) == -1)
+		    &content, full && kinds[k] == REPORT_FAILED, &bs[k]) == -1 ||
+		    trace_dsn(txn, m, bs[k], report_name(kinds[k], dbl)) == -1)
 			goto abort;
 	}
 	if (done) {
-		if (spool_delete(qmgr.spool, txn, m->qid) == -1)
+		if (trace_add(&m->trace, "removed", NULL, 0) == -1 ||
+		    spool_delete(qmgr.spool, txn, m->qid) == -1)
 			goto abort;
 	} else if (spool_put_envelope(qmgr.spool, txn, m->qid, &m->env, 0) == -1)
 		goto abort;
+	/* the events recorded with the change they record */
+	if (trace_write(txn, m->qid, &m->trace) == -1)
+		goto abort;
 	if (spool_txn_commit(qmgr.spool, txn) == -1)
 		goto fail;
+	buf_reset(&m->trace);
 	/* NOSYNC: a lost update repeats a delivery or a notice, never loses one */
 	commit_dirty();
 	buf_free(&content);
@@ -1101,6 +1142,8 @@ sched_persist(struct qmsg *m)
 abort:
 	spool_txn_abort(qmgr.spool, txn);
 fail:
+	/* the DSN and removal events go with the attempt that failed */
+	m->trace.len = tracelen;
 	buf_free(&content);
 	buf_free(&to);
 	for (k = 0; k < 3; k++)
@@ -1344,6 +1387,7 @@ sched_hold(const char *qid)
 	if (msg_held(m))
 		return 1;
 	m->env.flags |= QENV_F_HELD;
+	trace_add(&m->trace, "held", NULL, 0);
 	/* ready entries naming it go stale; jobs at deliver finish */
 	for (i = 0; i < m->env.nrcpt; i++)
 		m->env.rcpts[i].ready = 0;
@@ -1369,6 +1413,7 @@ sched_release(const char *qid)
 	if (!msg_held(m))
 		return 1;
 	m->env.flags &= ~QENV_F_HELD;
+	trace_add(&m->trace, "released", NULL, 0);
 	for (i = 0; i < m->env.nrcpt; i++)
 		if (rcpt_due_candidate(&m->env.rcpts[i]))
 			m->env.rcpts[i].next_try = now;
@@ -1396,6 +1441,7 @@ sched_admin_remove(const char *qid, int bounce)
 	/* its jobs point at it: wait until deliver has answered */
 	if (m->njobs > 0)
 		return -2;
+	trace_add(&m->trace, bounce ? "bounced" : "deleted", NULL, 0);
 	for (i = 0; i < m->env.nrcpt; i++) {
 		struct qrcpt *r = &m->env.rcpts[i];
 
@@ -1423,6 +1469,64 @@ sched_admin_remove(const char *qid, int bounce)
 		return -3;
 	}
 	return 0;
+}
+
+/* Route m again: its waiting recipients start over with the current config. */
+static int
+msg_requeue(struct qmsg *m, uint64_t now)
+{
+	struct qdest	*d;
+	char		*owned;
+	uint32_t	 i;
+	int		 any = 0;
+
+	for (i = 0; i < m->env.nrcpt; i++) {
+		struct qrcpt *r = &m->env.rcpts[i];
+
+		/* a recipient at deliver now finishes on its old route */
+		if (r->state != QRCPT_PENDING || r->inflight)
+			continue;
+		/* its ready entry goes stale; it is queued again below */
+		r->ready = 0;
+		r->next_try = now;
+		r->attempts = 0;
+		if ((d = dest_find(job_domain_of(r->addr, &owned))) != NULL)
+			dest_reset(d);
+		free(owned);
+		any = 1;
+	}
+	if (!any)
+		return 0;
+	trace_add(&m->trace, "requeued", NULL, 0);
+	if (sched_persist(m) == -1)
+		log_warn("%s: requeue not stored yet; retried", m->qid);
+	msg_due_update(m);
+	log_info("%s: requeued by the admin", m->qid);
+	return 1;
+}
+
+int
+sched_requeue(const char *qid)
+{
+	struct qmsg	*m, *next;
+	uint64_t	 now = (uint64_t)time(NULL);
+	int		 n = 0;
+
+	if (qid[0] != '\0') {
+		if ((m = sched_find(qid)) == NULL)
+			return -1;
+		if (msg_held(m))
+			return -2;
+		n = msg_requeue(m, now);
+	} else {
+		RB_FOREACH_SAFE(m, msg_ids, &sched_ids, next)
+			if (!msg_held(m))
+				n += msg_requeue(m, now);
+	}
+	/* durable before the admin hears it; one sync for them all */
+	commit_flush();
+	sched_run();
+	return n;
 }
 
 int

@@ -292,7 +292,8 @@ smtpd_end(struct ipc_msg *msg)
 	if (spool_txn_begin(qmgr.spool, &txn) == -1)
 		goto fail;
 	if (spool_put_envelope(qmgr.spool, txn, t->qid, &t->env, 1) == -1 ||
-	    spool_put_content(qmgr.spool, txn, t->qid, t->data.p, t->data.len) == -1) {
+	    spool_put_content(qmgr.spool, txn, t->qid, t->data.p, t->data.len) == -1 ||
+	    trace_received(txn, t->qid, &t->env, "smtp") == -1) {
 		spool_txn_abort(qmgr.spool, txn);
 		goto fail;
 	}
@@ -367,6 +368,52 @@ smtpd_msg_cb(struct ipc_chan *c, struct ipc_msg *msg, void *arg)
 	}
 }
 
+/* Tells smtpd whether to take new mail. */
+static void
+smtpd_send_pause(void)
+{
+	struct buf	 b;
+
+	buf_init(&b);
+	if (pack_u32(&b, qmgr.incoming_paused ? 1 : 0) == -1 ||
+	    ipc_send_buf(qmgr.smtpd, IPC_SMTPD_PAUSE, 0, -1, &b) == -1)
+		log_err("cannot send SMTPD_PAUSE");
+	buf_free(&b);
+}
+
+int
+qmgr_pause_incoming(int on)
+{
+	on = on != 0;
+	if (qmgr.incoming_paused == on)
+		return 1;
+	qmgr.incoming_paused = on;
+	log_info("incoming mail %s by the admin%s", on ? "paused" : "resumed",
+	    qmgr.smtpd == NULL ? " (smtpd is told when it is back)" : "");
+	if (qmgr.smtpd != NULL)
+		smtpd_send_pause();
+	return 0;
+}
+
+int
+qmgr_send_master(uint32_t type, const struct buf *b)
+{
+	if (qmgr.master == NULL)
+		return -1;
+	return ipc_send(qmgr.master, type, 0, -1, b ? b->p : NULL,
+	    b ? b->len : 0);
+}
+
+int
+qmgr_smtpd_test_session(int fd, const struct buf *payload)
+{
+	if (qmgr.smtpd == NULL) {
+		close(fd);
+		return -1;
+	}
+	return ipc_send_buf(qmgr.smtpd, IPC_SMTPD_TEST_SESSION, 0, fd, payload);
+}
+
 static void
 smtpd_drop(void)
 {
@@ -437,6 +484,10 @@ master_peer(struct ipc_msg *msg)
 		msg->fd = -1;
 		qmgr.smtpd_gen++;
 		log_debug("smtpd channel up");
+		/* always: a restarted smtpd starts taking mail, and one that
+		 * outlived a queue-mgr restart may still be paused by the
+		 * queue-mgr that died (the pause does not survive us) */
+		smtpd_send_pause();
 		break;
 	case PROC_DELIVER:
 		if (qmgr.deliver != NULL)
@@ -466,19 +517,22 @@ master_config(struct ipc_msg *msg)
 	const void	*text;
 	size_t		 len;
 
-	/* str path, then the text as the rest of the payload */
+	/* str path, then the text as bytes (lib/ipc.h) */
 	unpack_init(&u, msg->data, msg->len);
-	if (unpack_str(&u, &path, 4096) == -1) {
+	if (unpack_str(&u, &path, 4096) == -1 ||
+	    unpack_bytes(&u, &text, &len, IPC_MAX_PAYLOAD) == -1 ||
+	    unpack_done(&u) == -1) {
 		log_err("master: malformed CONFIG, ignored");
+		control_reload_done(0, "queue-mgr got a malformed config");
 		free(path);
 		return;
 	}
-	text = msg->data + u.off;
-	len = msg->len - u.off;
 	buf_init(&err);
 	if ((c = config_parse_buf(path, text, len, &err)) == NULL) {
 		log_err("reload: %s; keeping the old config",
 		    buf_cstr(&err) ? err.p : "error");
+		control_reload_done(0, "queue-mgr refused the new config (see "
+		    "the mail log)");
 		buf_free(&err);
 		free(path);
 		return;
@@ -487,6 +541,8 @@ master_config(struct ipc_msg *msg)
 	free(path);
 	if (sched_configure(c) == -1) {
 		log_err("reload: bad retry policy; keeping the old config");
+		control_reload_done(0, "queue-mgr refused the new config: bad "
+		    "retry policy (see the mail log)");
 		config_free(c);
 		return;
 	}
@@ -494,11 +550,15 @@ master_config(struct ipc_msg *msg)
 		log_warn("reload: spool changed; takes effect at restart");
 	if (strcmp(c->admin_group, qmgr.conf->admin_group) != 0)
 		log_warn("reload: admin_group changed; takes effect at restart");
+	if (strcmp(c->ctl_read_group, qmgr.conf->ctl_read_group) != 0)
+		log_warn("reload: ctl_read_group changed; takes effect at "
+		    "restart");
 	config_free(qmgr.conf);
 	qmgr.conf = c;
 	qmgr.max_data = qmgr_max_data(c);
 	log_set_level((enum log_level)c->log_level);
 	log_info("reload: config applied");
+	control_reload_done(1, "reload done: new config applied");
 	sched_run();
 }
 
@@ -529,6 +589,20 @@ master_msg_cb(struct ipc_chan *c, struct ipc_msg *msg, void *arg)
 	case IPC_PICKUP:
 		pickup_import(msg);
 		break;
+	case IPC_LOG_LEVEL: {
+		struct unpack	 u;
+		uint32_t	 lvl;
+
+		/* the master echoes what posternctl log-level set */
+		unpack_init(&u, msg->data, msg->len);
+		if (unpack_u32(&u, &lvl) == -1 || unpack_done(&u) == -1 ||
+		    lvl > LOG_LVL_DEBUG) {
+			log_err("master: malformed LOG_LEVEL, ignored");
+			break;
+		}
+		log_set_level((enum log_level)lvl);
+		break;
+	}
 	default:
 		log_warn("master: unexpected %s, ignored", ipc_type_name(msg->type));
 		break;
@@ -643,11 +717,13 @@ qmgr_main(struct config *conf)
 		log_fatal("events");
 	if (ipc_send(qmgr.master, IPC_READY, 0, -1, NULL, 0) == -1)
 		log_fatal("cannot tell the master we are ready");
+	trace_start();
 
 	event_base_dispatch(qmgr.base);
 
 	commit_shutdown();
 	control_shutdown();
+	trace_shutdown();
 	if (qmgr.smtpd != NULL)
 		smtpd_drop();
 	if (qmgr.deliver != NULL) {

@@ -8,6 +8,7 @@
 
 #define SPOOL_ENVELOPES		"envelopes.db"
 #define SPOOL_CONTENT		"content.db"
+#define SPOOL_TRACE		"trace.db"
 #define SPOOL_CACHE_BYTES	(16 * 1024 * 1024)
 #define SPOOL_LOG_BUFFER	(4 * 1024 * 1024)
 #define SPOOL_LOG_MAX		(16 * 1024 * 1024)
@@ -18,6 +19,7 @@ struct spool {
 	DB_ENV	*env;
 	DB	*envelopes;
 	DB	*content;
+	DB	*trace;
 	int	 err;
 	int	 panicked;
 };
@@ -122,7 +124,8 @@ spool_open(const char *home)
 		goto fail;
 	}
 	if (spool_open_db(sp, &sp->envelopes, SPOOL_ENVELOPES, 0) == -1 ||
-	    spool_open_db(sp, &sp->content, SPOOL_CONTENT, CONTENT_PAGESIZE) == -1)
+	    spool_open_db(sp, &sp->content, SPOOL_CONTENT, CONTENT_PAGESIZE) == -1 ||
+	    spool_open_db(sp, &sp->trace, SPOOL_TRACE, 0) == -1)
 		goto fail;
 	return sp;
 fail:
@@ -141,6 +144,8 @@ spool_close(struct spool *sp)
 		spool_fail(sp, ret, "closing", SPOOL_ENVELOPES);
 	if (sp->content != NULL && (ret = sp->content->close(sp->content, 0)) != 0)
 		spool_fail(sp, ret, "closing", SPOOL_CONTENT);
+	if (sp->trace != NULL && (ret = sp->trace->close(sp->trace, 0)) != 0)
+		spool_fail(sp, ret, "closing", SPOOL_TRACE);
 	if (sp->env != NULL && (ret = sp->env->close(sp->env, 0)) != 0)
 		spool_fail(sp, ret, "closing the environment", NULL);
 	free(sp);
@@ -417,6 +422,71 @@ out:
 	free(val.data);
 	if ((ret = c->close(c)) != 0) {
 		spool_fail(sp, ret, "cursor close", NULL);
+		rv = -1;
+	}
+	return rv;
+}
+
+int
+spool_put_trace(struct spool *sp, DB_TXN *txn, const uint8_t *k, size_t klen,
+    const void *v, size_t vlen)
+{
+	DBT	 key, val;
+	int	 ret;
+
+	memset(&key, 0, sizeof(key));
+	memset(&val, 0, sizeof(val));
+	key.data = (void *)k;
+	key.size = (u_int32_t)klen;
+	val.data = (void *)v;
+	val.size = (u_int32_t)vlen;
+	if ((ret = sp->trace->put(sp->trace, txn, &key, &val, 0)) != 0)
+		return spool_fail(sp, ret, "writing trace", NULL);
+	return 0;
+}
+
+int
+spool_trace_walk(struct spool *sp, DB_TXN *txn, const uint8_t *from,
+    size_t fromlen, int (*cb)(DBC *, const uint8_t *, size_t, const void *,
+    size_t, void *), void *arg)
+{
+	uint8_t		 k[TRACE_KEY_LEN];
+	DBC		*c;
+	DBT		 key, val;
+	int		 ret, r = 0, rv = -1;
+
+	if (fromlen > sizeof(k))
+		return -1;
+	if ((ret = sp->trace->cursor(sp->trace, txn, &c, 0)) != 0)
+		return spool_fail(sp, ret, "cursor", SPOOL_TRACE);
+	memcpy(k, from, fromlen);
+	memset(&key, 0, sizeof(key));
+	memset(&val, 0, sizeof(val));
+	key.data = k;
+	key.size = (u_int32_t)fromlen;
+	key.ulen = sizeof(k);
+	key.flags = DB_DBT_USERMEM;
+	val.flags = DB_DBT_REALLOC;
+	ret = fromlen > 0 ? c->get(c, &key, &val, DB_SET_RANGE |
+	    (txn ? DB_RMW : 0)) : c->get(c, &key, &val, DB_FIRST |
+	    (txn ? DB_RMW : 0));
+	while (ret == 0) {
+		if ((r = cb(c, k, key.size, val.data, val.size, arg)) != 0)
+			break;
+		ret = c->get(c, &key, &val, DB_NEXT | (txn ? DB_RMW : 0));
+	}
+	if (r < 0)
+		goto out;
+	if (r == 0 && ret != DB_NOTFOUND) {
+		/* a key longer than ours is not one of our records */
+		spool_fail(sp, ret, "reading trace", NULL);
+		goto out;
+	}
+	rv = r;
+out:
+	free(val.data);
+	if ((ret = c->close(c)) != 0) {
+		spool_fail(sp, ret, "cursor close", SPOOL_TRACE);
 		rv = -1;
 	}
 	return rv;

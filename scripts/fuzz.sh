@@ -15,6 +15,7 @@ libs_for() {
 	case "$1" in
 	queue-mgr) echo "-ldb-5.3" ;;
 	resolver) pkg-config --libs libunbound ;;
+	ctl) echo "-ldb-5.3 $(pkg-config --libs libunbound)" ;;
 	smtpd|deliver|master) pkg-config --libs openssl ;;
 	*) ;;
 	esac
@@ -36,6 +37,11 @@ build() {
 			for f in "$folder"/*.c; do
 				[ "$(basename "$f")" = main.c ] || objs="$objs $f"
 			done
+		fi
+		# posternctl also links other folders' code (EXTRA_ctl, Makefile)
+		if [ "$folder" = ctl ]; then
+			objs="$objs queue-mgr/record.c queue-mgr/spool.c queue-mgr/qid.c"
+			objs="$objs resolver/dnsmsg.c deliver/route.c"
 		fi
 		echo "FUZZ build $name"
 		# shellcheck disable=SC2086

@@ -164,6 +164,10 @@ def main():
     ap.add_argument("--no-postfix", action="store_true", help="skip smtp-source/smtp-sink")
     ap.add_argument("--stress", action="store_true",
                     help="run the kill -9 durability tests with more rounds instead")
+    ap.add_argument("--big-queue", action="store_true",
+                    help="issue 7: time posternctl queue/stats on a big queue instead "
+                         "(tests/bench/big_queue.py)")
+    ap.add_argument("--big-queue-messages", type=int, default=100000)
     ap.add_argument("--stress-rounds", type=int, default=10,
                     help="kills per test; the master's restart backoff "
                          "doubles to 60 s, so 10 take about 5 minutes")
@@ -178,6 +182,10 @@ def main():
         sys.exit(r.returncode)
 
     loadgen = build_loadgen()
+    if a.big_queue:
+        import big_queue
+        big_queue.run(loadgen_send, loadgen, a.big_queue_messages, a.sessions)
+        return
     pf = None if a.no_postfix else find_postfix(fetch=True)
     med = lambda xs: statistics.median(xs) if xs else 0  # noqa: E731
     R = {k: [] for k in ("proto", "pf_proto", "accept", "p50", "p99", "relay",

@@ -17,6 +17,22 @@ def test_example_config_is_valid():
     assert "configuration OK" in r.stdout + r.stderr
 
 
+def test_example_config_is_no_open_relay():
+    r = run(BUILD / "postern", "-n", "-f", ROOT / "etc" / "postern.conf.example")
+    assert "warning" not in r.stdout + r.stderr
+
+
+def test_open_relay_config_is_warned_about(tmp_path):
+    conf = tmp_path / "open.conf"
+    conf.write_text(f"spool = {tmp_path}/spool\ntrusted_networks = 127.0.0.1/32 0.0.0.0/0\n")
+    for cmd in ([BUILD / "postern", "-n", "-f", conf],
+                [BUILD / "posternctl", "check-config", conf]):
+        r = run(*cmd)
+        assert r.returncode == 0, r.stderr
+        out = r.stdout + r.stderr
+        assert "warning" in out and "0.0.0.0/0" in out and "open relay" in out
+
+
 def test_config_errors_name_file_and_line(tmp_path):
     conf = tmp_path / "bad.conf"
     conf.write_text("hostname = a.example\n\nno_such_key = 1\nlistener x {\n max_recipients = many\n}\n")

@@ -24,7 +24,7 @@ def test_pause_outgoing_holds_delivery_until_resume(postern, sink):
 def test_pause_requests_are_checked(postern):
     assert postern.ctl("pause", check=False).returncode == 2
     assert postern.ctl("pause", "sideways", check=False).returncode == 2
-    t, data = ctl_request(postern, "IPC_CTL_PAUSE", ipc.Packer().u32(1).str("incoming"))
-    assert t == "IPC_CTL_ERROR" and b"only outgoing" in data
+    t, data = ctl_request(postern, "IPC_CTL_PAUSE", ipc.Packer().u32(1).str("sideways"))
+    assert t == "IPC_CTL_ERROR" and b"incoming or outgoing" in data
     t, data = ctl_request(postern, "IPC_CTL_PAUSE", ipc.Packer().u32(7).str("outgoing"))
     assert t == "IPC_CTL_ERROR" and b"malformed" in data
