@@ -808,12 +808,19 @@ check_config(struct parser *p, struct config *c)
 				    "BINARYMIME DSN SMTPUTF8 ETRN",
 				    c->listeners[i].name, x);
 		}
-		for (j = 0; j < c->listeners[i].dnsbl.n; j++)
-			if (!valid_hostname(c->listeners[i].dnsbl.v[j]) ||
-			    strlen(c->listeners[i].dnsbl.v[j]) > 180)
+		for (j = 0; j < c->listeners[i].dnsbl.n; j++) {
+			const char *z = c->listeners[i].dnsbl.v[j];
+			char zone[200];
+			size_t zl = strlcpy(zone, z, sizeof(zone));
+
+			/* a trailing dot (absolute name) is allowed; room is
+			 * left for the reversed address in front */
+			if (zl > 0 && zl < sizeof(zone) && zone[zl - 1] == '.')
+				zone[--zl] = '\0';
+			if (zl > 180 || !valid_hostname(zone))
 				perr(p, "listener %s: dnsbl: '%s' is not a DNS zone "
-				    "name", c->listeners[i].name,
-				    c->listeners[i].dnsbl.v[j]);
+				    "name", c->listeners[i].name, z);
+		}
 		for (j = 0; j < 2; j++) {
 			const char *f = j ? c->listeners[i].key : c->listeners[i].cert;
 			if (f[0] != '\0' && f[0] != '/')

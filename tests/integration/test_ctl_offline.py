@@ -61,7 +61,7 @@ def test_queue_and_show_offline_match_live(postern, sink, tmp_path):
     assert r.returncode == 0 and untimed(r.stdout) == untimed(live_table), (r.stdout, live_table)
     r = ctl(postern, "show", ids[0], env=env)
     assert r.returncode == 0, r.stderr
-    assert r.stdout == live_show
+    assert untimed(r.stdout) == untimed(live_show)
     r = ctl(postern, "show", "--raw", ids[1], env=env, text=False)
     assert r.returncode == 0 and r.stdout == live_raw
     # filters work the same way

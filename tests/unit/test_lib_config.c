@@ -118,6 +118,32 @@ test_every_error_is_reported(void **state)
 }
 
 static void
+test_maps_delimiter_and_dnsbl_zones_are_checked(void **state)
+{
+	struct buf	 err;
+	struct config	*c = parse(
+	    "virtual_maps = virtual\n"
+	    "recipient_delimiter = +-\n"
+	    "listener a {\n listen = 127.0.0.1:25\n dnsbl = ok.example. bad_zone\n}\n",
+	    &err);
+	const char *e;
+
+	(void)state;
+	assert_null(c);
+	e = buf_cstr(&err);
+	assert_non_null(strstr(e, "test.conf:1: virtual_maps: 'virtual' must be an absolute path"));
+	assert_non_null(strstr(e, "test.conf:2: recipient_delimiter: '+-' must be one character"));
+	assert_non_null(strstr(e, "dnsbl: 'bad_zone' is not a DNS zone name"));
+	assert_null(strstr(e, "'ok.example.'"));
+	buf_free(&err);
+	c = parse("recipient_delimiter = -\nlistener a {\n listen = 127.0.0.1:25\n"
+	    " dnsbl = zen.example.org\n}\n", &err);
+	assert_non_null(c);
+	config_free(c);
+	buf_free(&err);
+}
+
+static void
 test_listen_address_must_be_numeric(void **state)
 {
 	struct buf	 err;
@@ -298,6 +324,7 @@ main(void)
 		cmocka_unit_test(test_unknown_key_names_file_and_line),
 		cmocka_unit_test(test_every_error_is_reported),
 		cmocka_unit_test(test_listen_address_must_be_numeric),
+		cmocka_unit_test(test_maps_delimiter_and_dnsbl_zones_are_checked),
 		cmocka_unit_test(test_quotes_comments_duplicates_and_names),
 		cmocka_unit_test(test_sizes_and_durations),
 		cmocka_unit_test(test_cidr_matching),
