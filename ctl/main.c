@@ -22,6 +22,7 @@
 #include "pack.h"
 #include "policy.h"
 #include "privsep.h"
+#include "select.h"
 #include "show.h"
 #include "stats.h"
 
@@ -35,11 +36,11 @@ usage(int code)
 	fprintf(fp,
 	    "usage: posternctl [-f config] queue [--json] [--sender S] [--rcpt R]\n"
 	    "                  [--domain D] [--older AGE] [--state STATE] [--offline]\n"
-	    "       posternctl [-f config] flush [QUEUE_ID]\n"
-	    "       posternctl [-f config] hold|release QUEUE_ID\n"
+	    "       posternctl [-f config] flush [QUEUE_ID|--all|--domain D]\n"
+	    "       posternctl [-f config] hold|release QUEUE_ID|--domain D\n"
 	    "       posternctl [-f config] show [--headers|--body|--raw] [--offline] QUEUE_ID\n"
-	    "       posternctl [-f config] delete QUEUE_ID|--all-deferred\n"
-	    "       posternctl [-f config] bounce QUEUE_ID\n"
+	    "       posternctl [-f config] delete QUEUE_ID|--all-deferred|--domain D\n"
+	    "       posternctl [-f config] bounce QUEUE_ID|--domain D\n"
 	    "       posternctl [-f config] stats [--json]\n"
 	    "       posternctl [-f config] pause|resume incoming|outgoing\n"
 	    "       posternctl check-config [FILE]\n"
@@ -65,6 +66,8 @@ usage(int code)
 	    "  delete ID      remove a message silently (--all-deferred: every\n"
 	    "                 deferred one)\n"
 	    "  bounce ID      return a message to its sender with a DSN\n"
+	    "  --domain D     (flush, hold, release, delete, bounce) every message\n"
+	    "                 with a recipient in domain D or a subdomain of it\n"
 	    "  stats          messages by state, counts since start, deferrals\n"
 	    "                 by reason and by domain (--json: as an object)\n"
 	    "  pause outgoing hand no message to delivery until resumed\n"
@@ -413,7 +416,7 @@ main(int argc, char **argv)
 	struct buf	 err;
 	const char	*conf = POSTERN_CONF_DEFAULT, *verb, *prog;
 	enum listing	 how = LIST_TABLE;
-	int		 ch, fd, r;
+	int		 ch, fd, r, selecting = 0;
 	int		 offline = 0;	/* issue 7b: --offline */
 
 	/* invoked as mailq: the sendmail-compatible listing, -C as sendmail */
@@ -549,6 +552,14 @@ main(int argc, char **argv)
 	    strcmp(argv[1], "--all-deferred") == 0) {
 		/* "" asks for every deferred message */
 		idarg = "";
+	} else if (strcmp(verb, "flush") == 0 && argc == 2 &&
+	    strcmp(argv[1], "--all") == 0) {
+		idarg = "";
+	} else if (argc == 3 && strcmp(argv[1], "--domain") == 0 &&
+	    argv[2][0] != '\0') {
+		/* every message with a recipient in that domain */
+		filter.domain = argv[2];
+		selecting = 1;
 	} else if (argc > 2 || (strcmp(verb, "flush") != 0 && argc != 2) ||
 	    (argc == 2 && argv[1][0] == '-') ||
 	    (strcmp(verb, "flush") != 0 && argv[1][0] == '\0'))
@@ -573,12 +584,18 @@ main(int argc, char **argv)
 		r = cmd_stats(fd, how == LIST_JSON);
 	else if (strcmp(verb, "pause") == 0 || strcmp(verb, "resume") == 0)
 		r = cmd_pause(fd, strcmp(verb, "pause") == 0, argv[1]);
-	else
-		r = cmd_id_verb(fd, strcmp(verb, "hold") == 0 ? IPC_CTL_HOLD :
+	else {
+		uint32_t type = strcmp(verb, "hold") == 0 ? IPC_CTL_HOLD :
 		    strcmp(verb, "release") == 0 ? IPC_CTL_RELEASE :
 		    strcmp(verb, "delete") == 0 ? IPC_CTL_DELETE :
-		    strcmp(verb, "bounce") == 0 ? IPC_CTL_BOUNCE : IPC_CTL_FLUSH,
-		    idarg != NULL ? idarg : argc == 2 ? argv[1] : "");
+		    strcmp(verb, "bounce") == 0 ? IPC_CTL_BOUNCE : IPC_CTL_FLUSH;
+
+		if (selecting)
+			r = ctl_apply_selected(fd, type, verb, &filter);
+		else
+			r = cmd_id_verb(fd, type, idarg != NULL ? idarg :
+			    argc == 2 ? argv[1] : "");
+	}
 	close(fd);
 	config_free(c);
 	return r;

@@ -53,6 +53,10 @@ ctl_stats_unpack(const void *p, size_t len, struct ctl_stats *s)
 	    unpack_u64(&u, &s->n_bounced) == -1 ||
 	    unpack_groups(&u, len, &s->reasons, &s->nreasons) == -1 ||
 	    unpack_groups(&u, len, &s->domains, &s->ndomains) == -1 ||
+	    (u.off < len && (unpack_u32(&u, &s->smtpd_reported) == -1 ||
+	    unpack_u32(&u, &s->sessions) == -1 ||
+	    unpack_u64(&u, &s->connections) == -1 ||
+	    unpack_u64(&u, &s->refused) == -1)) ||
 	    unpack_done(&u) == -1) {
 		ctl_stats_free(s);
 		return -1;
@@ -90,6 +94,23 @@ groups_text(struct buf *b, const char *title, const struct ctl_group_count *g,
 	return r ? -1 : 0;
 }
 
+/* Per minute since start; a start under a minute ago counts as a minute. */
+static double
+per_minute(uint64_t n, const struct ctl_stats *s)
+{
+	uint64_t secs = s->now > s->started ? s->now - s->started : 0;
+
+	return (double)n * 60.0 / (double)(secs < 60 ? 60 : secs);
+}
+
+static int
+count_line(struct buf *b, const char *what, uint64_t n,
+    const struct ctl_stats *s)
+{
+	return buf_appendf(b, "  %-10s %12" PRIu64 "  %10.1f\n", what, n,
+	    per_minute(n, s));
+}
+
 int
 ctl_stats_format(struct buf *b, const struct ctl_stats *s)
 {
@@ -107,10 +128,19 @@ ctl_stats_format(struct buf *b, const struct ctl_stats *s)
 	    " recipients waiting\n", s->active + s->deferred + s->held,
 	    s->active, s->deferred, s->held, s->waiting);
 	r |= buf_appendf(b, "Oldest:     %s\n", age);
-	r |= buf_appendf(b, "Since start (%s ago):\n", up);
-	r |= buf_appendf(b, "  accepted  %" PRIu64 "\n  delivered %" PRIu64
-	    "\n  deferred  %" PRIu64 "\n  bounced   %" PRIu64 "\n",
-	    s->n_accepted, s->n_delivered, s->n_deferred, s->n_bounced);
+	if (s->smtpd_reported)
+		r |= buf_appendf(b, "Sessions:   %" PRIu32 " open (%" PRIu64
+		    " connections since smtpd started, %" PRIu64 " refused at "
+		    "once)\n", s->sessions, s->connections, s->refused);
+	else
+		r |= buf_appendf(b, "Sessions:   unknown (smtpd has not "
+		    "reported)\n");
+	r |= buf_appendf(b, "Since start (%s ago):%*s per minute\n", up,
+	    (int)(strlen(up) < 12 ? 12 - strlen(up) : 0), "");
+	r |= count_line(b, "accepted", s->n_accepted, s);
+	r |= count_line(b, "delivered", s->n_delivered, s);
+	r |= count_line(b, "deferred", s->n_deferred, s);
+	r |= count_line(b, "bounced", s->n_bounced, s);
 	r |= groups_text(b, "Deferred by reason", s->reasons, s->nreasons);
 	r |= groups_text(b, "Deferred by domain", s->domains, s->ndomains);
 	return r ? -1 : 0;
@@ -147,6 +177,16 @@ ctl_stats_json(struct buf *b, const struct ctl_stats *s)
 	    s->now, s->started, s->active, s->deferred, s->held, s->waiting,
 	    s->oldest, s->oldest ? (int64_t)s->now - (int64_t)s->oldest : 0,
 	    s->n_accepted, s->n_delivered, s->n_deferred, s->n_bounced);
+	r |= buf_appendf(b, ", \"per_minute\": {\"accepted\": %.2f, "
+	    "\"delivered\": %.2f, \"deferred\": %.2f, \"bounced\": %.2f}",
+	    per_minute(s->n_accepted, s), per_minute(s->n_delivered, s),
+	    per_minute(s->n_deferred, s), per_minute(s->n_bounced, s));
+	if (s->smtpd_reported)
+		r |= buf_appendf(b, ", \"smtpd\": {\"sessions_open\": %" PRIu32
+		    ", \"connections\": %" PRIu64 ", \"refused\": %" PRIu64 "}",
+		    s->sessions, s->connections, s->refused);
+	else
+		r |= buf_appends(b, ", \"smtpd\": null");
 	r |= groups_json(b, "deferred_by_reason", s->reasons, s->nreasons,
 	    "status");
 	r |= groups_json(b, "deferred_by_domain", s->domains, s->ndomains,

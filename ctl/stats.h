@@ -23,6 +23,9 @@ struct ctl_stats {
 	uint64_t		 n_accepted, n_delivered, n_deferred, n_bounced;
 	struct ctl_group_count	*reasons, *domains;
 	size_t			 nreasons, ndomains;
+	/* smtpd's numbers; smtpd_reported 0 when unknown */
+	uint32_t		 smtpd_reported, sessions;
+	uint64_t		 connections, refused;
 };
 
 int	 ctl_stats_unpack(const void *, size_t, struct ctl_stats *);

@@ -313,6 +313,12 @@ enum ipc_type {
 	 * master sends IPC_CONFIG only for a valid one), or IPC_CTL_ERROR
 	 * when it did not within a few seconds (see the master's log). */
 	IPC_CTL_RELOAD,
+	/* smtpd -> queue-mgr, for posternctl stats: u32 sessions open now,
+	 * u64 connections accepted since smtpd started, u64 of them refused
+	 * at once (pause, limits, deny lists, DNSBL at the greeting). Sent
+	 * when a new queue-mgr channel comes up, then at most once a second
+	 * while the numbers change. */
+	IPC_SMTPD_STATS,
 	/* posternctl -> queue-mgr: one message in full. str queue id, u32
 	 * with content (0 = envelope and recipients only, 1 = and content).
 	 * Replies: IPC_CTL_SHOW_ENV, nrcpt x IPC_CTL_SHOW_RCPT, then (with
@@ -349,7 +355,10 @@ enum ipc_type {
 	 * message accepted, one recipient result each), u32 n, n x (str
 	 * enhanced status, u32 waiting recipients deferred with it), u32 n,
 	 * n x (str domain, u32 such recipients); groups by count, largest
-	 * first, at most 50 each. */
+	 * first, at most 50 each.
+	 * Extension (absent from an older queue-mgr): u32 1 if smtpd has
+	 * reported (else the rest is 0), u32 sessions open, u64 connections,
+	 * u64 refused (IPC_SMTPD_STATS's last numbers). */
 	IPC_CTL_STATS_REPLY,
 	/* posternctl -> queue-mgr: u32 1 = pause, 0 = resume; str what
 	 * ("outgoing": no job goes to deliver while paused). Reply IPC_CTL_OK

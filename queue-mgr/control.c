@@ -657,6 +657,10 @@ ctl_stats(struct ctl_client *cl, struct ipc_msg *msg)
 		r |= pack_u64(&b, qstats.bounced);
 		r |= pack_groups(&b, reasons, nr);
 		r |= pack_groups(&b, domains, nd);
+		r |= pack_u32(&b, qmgr.smtpd_stats.reported ? 1 : 0);
+		r |= pack_u32(&b, qmgr.smtpd_stats.sessions);
+		r |= pack_u64(&b, qmgr.smtpd_stats.connections);
+		r |= pack_u64(&b, qmgr.smtpd_stats.refused);
 	}
 	if (r != 0)
 		ctl_reply(cl, IPC_CTL_ERROR, "out of memory");

@@ -389,6 +389,11 @@ struct qmgr {
 	uint32_t		 smtpd_gen;	/* bumped whenever smtpd changes */
 	uint64_t		 max_data;	/* bytes a transaction may hold */
 	int			 incoming_paused;	/* posternctl pause incoming */
+	struct {			/* smtpd's last IPC_SMTPD_STATS */
+		int		 reported;
+		uint32_t	 sessions;
+		uint64_t	 connections, refused;
+	}			 smtpd_stats;
 	int			 stopping;
 };
 

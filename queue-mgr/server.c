@@ -338,6 +338,8 @@ smtpd_etrn(struct ipc_msg *msg)
 	free(domain);
 }
 
+static void	smtpd_stats(struct ipc_msg *);
+
 static void
 smtpd_msg_cb(struct ipc_chan *c, struct ipc_msg *msg, void *arg)
 {
@@ -361,6 +363,9 @@ smtpd_msg_cb(struct ipc_chan *c, struct ipc_msg *msg, void *arg)
 		break;
 	case IPC_ETRN:
 		smtpd_etrn(msg);
+		break;
+	case IPC_SMTPD_STATS:
+		smtpd_stats(msg);
 		break;
 	default:
 		log_warn("smtpd: unexpected %s, ignored", ipc_type_name(msg->type));
@@ -422,6 +427,27 @@ smtpd_drop(void)
 	qtx_free_all();
 	ipc_chan_free(qmgr.smtpd);
 	qmgr.smtpd = NULL;
+	memset(&qmgr.smtpd_stats, 0, sizeof(qmgr.smtpd_stats));
+}
+
+/* IPC_SMTPD_STATS: kept for posternctl stats. */
+static void
+smtpd_stats(struct ipc_msg *msg)
+{
+	struct unpack	 u;
+	uint32_t	 open;
+	uint64_t	 conns, refused;
+
+	unpack_init(&u, msg->data, msg->len);
+	if (unpack_u32(&u, &open) == -1 || unpack_u64(&u, &conns) == -1 ||
+	    unpack_u64(&u, &refused) == -1 || unpack_done(&u) == -1) {
+		log_warn("smtpd: malformed SMTPD_STATS, ignored");
+		return;
+	}
+	qmgr.smtpd_stats.reported = 1;
+	qmgr.smtpd_stats.sessions = open;
+	qmgr.smtpd_stats.connections = conns;
+	qmgr.smtpd_stats.refused = refused;
 }
 
 static void

@@ -97,6 +97,7 @@ refuse_text(struct listener *l, int s, const struct sockaddr *sa,
 	char		 addr[INET6_ADDRSTRLEN + 8];
 	struct buf	 b;
 
+	l->env->n_refused++;
 	session_client_text(sa, addr, sizeof(addr));
 	log_info("refused connection from unknown[%s] on %s: %s", addr,
 	    l->name, text);
@@ -164,6 +165,7 @@ listener_accept_cb(evutil_socket_t fd, short ev, void *arg)
 		 * has nothing to merge; it would only delay each reply.
 		 */
 		(void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		l->env->n_connections++;
 		if (l->env->paused) {
 			refuse_paused(l, s, (struct sockaddr *)&ss);
 			continue;
@@ -505,6 +507,7 @@ peer_add(struct smtpd *env, struct ipc_msg *m)
 	m->fd = -1;
 	ipc_set_drain_cb(c, queue_drained);
 	env->queue = c;
+	stats_queue_up(env);
 	log_debug("queue-mgr channel up");
 }
 
@@ -669,6 +672,7 @@ server_master_msg(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 		}
 		if (!env->started) {
 			env->started = 1;
+			stats_start(env);
 			if (!env->accept_paused)
 				listeners_enable(env, 1);
 			log_info("started");
@@ -706,6 +710,7 @@ server_shutdown(struct smtpd *env)
 		free(l);
 	}
 	limits_free(env);
+	stats_stop(env);
 	dnscheck_shutdown(env);	/* issue 4b */
 	tls_free_all();
 	if (env->queue) {

@@ -348,6 +348,7 @@ greet(struct session *s)
 		return;
 	}
 	if (dnscheck_refusal(s->dc) != NULL) {	/* issue 4b */
+		s->env->n_refused++;
 		log_info("NOQUEUE: reject: CONNECT from unknown[%s]: %s",
 		    s->addr, dnscheck_refusal(s->dc));
 		reply(s, "%s", dnscheck_refusal(s->dc));

@@ -105,7 +105,19 @@ struct smtpd {
 	struct ip_entry		**iptab;	/* limits.c: per client IP counts */
 	unsigned		 ipsweep;
 	int			 paused;	/* IPC_SMTPD_PAUSE: refuse new mail */
+	/* stats.c: counts for posternctl stats, and what was last sent */
+	uint64_t		 n_connections;	/* accepted since start */
+	uint64_t		 n_refused;	/* of them, refused at once */
+	struct event		*stats_ev;
+	size_t			 stats_sent_sessions;
+	uint64_t		 stats_sent_connections, stats_sent_refused;
 };
+
+/* ---- stats.c ---- */
+void	stats_start(struct smtpd *);
+/* A new queue-mgr channel: send the numbers now. */
+void	stats_queue_up(struct smtpd *);
+void	stats_stop(struct smtpd *);
 
 /* ---- data.c: the DATA content state machine ---- */
 

@@ -50,8 +50,10 @@ test_stats_text_shows_counts_and_groups(void **state)
 	assert_non_null(buf_cstr(&out));
 	assert_non_null(strstr(out.p, "Messages:   6 (1 active, 2 deferred, 3 held), 9 recipients waiting\n"));
 	assert_non_null(strstr(out.p, "Oldest:     2m0s\n"));
-	assert_non_null(strstr(out.p, "Since start (1h0m ago):\n"));
-	assert_non_null(strstr(out.p, "  delivered 90\n"));
+	assert_non_null(strstr(out.p, "Since start (1h0m ago):"));
+	/* 90 in an hour: 1.5 a minute */
+	assert_non_null(strstr(out.p, "  delivered            90         1.5\n"));
+	assert_non_null(strstr(out.p, "Sessions:   unknown"));
 	assert_non_null(strstr(out.p, "         5  4.7.1\n"));
 	assert_non_null(strstr(out.p, "         4  evil?[0m.example\n"));
 	buf_reset(&out);
@@ -59,9 +61,40 @@ test_stats_text_shows_counts_and_groups(void **state)
 	assert_non_null(buf_cstr(&out));
 	assert_non_null(strstr(out.p, "\"messages\": {\"active\": 1, \"deferred\": 2, \"held\": 3}"));
 	assert_non_null(strstr(out.p, "\"oldest_age\": 120"));
+	assert_non_null(strstr(out.p, "\"per_minute\": {\"accepted\": 1.67, \"delivered\": 1.50"));
+	assert_non_null(strstr(out.p, "\"smtpd\": null"));
 	assert_non_null(strstr(out.p, "\"deferred_by_reason\": [{\"status\": \"4.7.1\", \"recipients\": 5}]"));
 	assert_non_null(strstr(out.p, "\"domain\": \"evil\\u001b[0m.example\""));
 	ctl_stats_free(&s);
+	buf_free(&b);
+	buf_free(&out);
+}
+
+static void
+test_stats_show_smtpd_sessions_when_reported(void **state)
+{
+	struct ctl_stats	 s;
+	struct buf		 b, out;
+
+	(void)state;
+	buf_init(&b);
+	buf_init(&out);
+	pack_stats(&b, 0, "example.com");
+	assert_int_equal(pack_u32(&b, 1), 0);
+	assert_int_equal(pack_u32(&b, 17), 0);
+	assert_int_equal(pack_u64(&b, 5000), 0);
+	assert_int_equal(pack_u64(&b, 12), 0);
+	assert_int_equal(ctl_stats_unpack(b.p, b.len, &s), 0);
+	assert_int_equal(ctl_stats_format(&out, &s), 0);
+	assert_non_null(strstr(buf_cstr(&out), "Sessions:   17 open (5000 connections "
+	    "since smtpd started, 12 refused at once)\n"));
+	buf_reset(&out);
+	assert_int_equal(ctl_stats_json(&out, &s), 0);
+	assert_non_null(strstr(buf_cstr(&out), "\"smtpd\": {\"sessions_open\": 17, "
+	    "\"connections\": 5000, \"refused\": 12}"));
+	ctl_stats_free(&s);
+	/* a cut extension is refused like any other cut reply */
+	assert_int_equal(ctl_stats_unpack(b.p, b.len - 3, &s), -1);
 	buf_free(&b);
 	buf_free(&out);
 }
@@ -89,6 +122,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stats_text_shows_counts_and_groups),
+		cmocka_unit_test(test_stats_show_smtpd_sessions_when_reported),
 		cmocka_unit_test(test_stats_truncated_or_lying_reply_is_refused),
 	};
 
