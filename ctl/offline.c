@@ -1,5 +1,7 @@
 /* posternctl's offline view: copy the spool aside, recover the copy, serve queue and show from it. */
 #include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -10,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +37,8 @@
 /* The helper serving the copy, reaped at exit so no copy outlives us. */
 static pid_t	offline_pid = -1;
 static int	offline_fd = -1;
+/* The copy's folder: removed here too, should the helper die first. */
+static char	offline_dir[PATH_MAX];
 
 int
 ctl_offline_copy_name(const char *name)
@@ -42,6 +47,11 @@ ctl_offline_copy_name(const char *name)
 		return 0;
 	/* region files describe a live process's memory; recovery makes new */
 	if (strncmp(name, "__db", 4) == 0)
+		return 0;
+	/* written by whoever owns the spool and read by Berkeley DB as root
+	 * when the copy opens: set_data_dir or set_lg_dir there would make
+	 * recovery write to the live spool (or anywhere else) */
+	if (strcmp(name, "DB_CONFIG") == 0)
 		return 0;
 	return 1;
 }
@@ -173,9 +183,9 @@ path_join(char *out, size_t outsz, const char *dir, const char *name)
 	return 0;
 }
 
-/* Removes the copy folder and the files in it (it has no subfolders). */
+/* Removes the files in the copy folder (it has no subfolders). */
 static void
-copy_remove(const char *dir)
+copy_clear(const char *dir)
 {
 	char		 p[PATH_MAX];
 	DIR		*d;
@@ -193,6 +203,13 @@ copy_remove(const char *dir)
 		}
 		closedir(d);
 	}
+}
+
+/* Removes the copy folder and the files in it. */
+static void
+copy_remove(const char *dir)
+{
+	copy_clear(dir);
 	if (rmdir(dir) == -1 && errno != ENOENT)
 		fprintf(stderr, "posternctl: removing %s: %s\n", dir,
 		    strerror(errno));
@@ -201,13 +218,21 @@ copy_remove(const char *dir)
 static int
 copy_file(const char *from, const char *to)
 {
-	char	 blk[64 * 1024];
-	ssize_t	 n, w, off;
-	int	 in, out, rv = -1;
+	char		 blk[64 * 1024];
+	struct stat	 st;
+	ssize_t		 n, w, off;
+	int		 in, out, rv = -1;
 
-	if ((in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+	/* the spool's owner could swap in a FIFO after our lstat: never wait */
+	if ((in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK)) == -1) {
 		fprintf(stderr, "posternctl: cannot read %s: %s\n", from,
 		    strerror(errno));
+		return -1;
+	}
+	if (fstat(in, &st) == -1 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "posternctl: %s: not a regular file\n", from);
+		close(in);
 		return -1;
 	}
 	if ((out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
@@ -503,28 +528,119 @@ out:
 	free(qid);
 }
 
+/*
+ * The copy's files are as the spool's owner wrote them, and Berkeley DB
+ * parses them (recovery too): as root, a crafted page or log record would
+ * be a way from _postern-queue to root. The helper reads them as that
+ * user instead, who could read the originals anyway, from inside the
+ * folder. 1 when not root (nothing done), 0 when dropped, -1 when it
+ * cannot (the reason printed).
+ */
+static int
+serve_drop(const char *dir)
+{
+	struct passwd	*pw;
+	struct dirent	*de;
+	DIR		*d;
+	int		 rv = 0;
+
+	if (geteuid() != 0)
+		return 1;
+	if ((pw = getpwnam(USER_QUEUE)) == NULL || pw->pw_uid == 0) {
+		fprintf(stderr, "posternctl: user %s does not exist: not "
+		    "reading the copy as root\n", USER_QUEUE);
+		return -1;
+	}
+	if ((d = opendir(dir)) == NULL) {
+		fprintf(stderr, "posternctl: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	while (rv == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fchownat(dirfd(d), de->d_name, pw->pw_uid, pw->pw_gid,
+		    AT_SYMLINK_NOFOLLOW) == -1) {
+			fprintf(stderr, "posternctl: %s/%s: %s\n", dir,
+			    de->d_name, strerror(errno));
+			rv = -1;
+		}
+	}
+	closedir(d);
+	if (rv == 0 && chown(dir, pw->pw_uid, pw->pw_gid) == -1) {
+		fprintf(stderr, "posternctl: %s: %s\n", dir, strerror(errno));
+		rv = -1;
+	}
+	/* TMPDIR's parents may be closed to that user: work from inside */
+	if (rv == 0 && chdir(dir) == -1) {
+		fprintf(stderr, "posternctl: %s: %s\n", dir, strerror(errno));
+		rv = -1;
+	}
+	if (rv == 0)
+		priv_drop(USER_QUEUE, NULL);
+	return rv;
+}
+
 /* The helper process: opens the copy, answers until posternctl closes. */
 static void __attribute__((noreturn))
 serve(const char *dir, int fd, sigset_t oldmask)
 {
-	struct spool	*sp;
+	struct spool	*sp = NULL;
+	struct rlimit	 rl = { 0, 0 };
 	struct ipc_msg	 m;
 	uint8_t		*payload;
+	pid_t		 janitor, pid;
+	int		 opened = 0, dropped = 0, st;
 
-	/* only posternctl's end closing stops us: then the copy goes */
+	/* only posternctl's end closing stops us: then the copy goes (the
+	 * terminal's ^C and ^\ reach the whole process group) */
 	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	/* a core file would be one more copy of the mail, somewhere else */
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	(void)prctl(PR_SET_DUMPABLE, 0);
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	/*
+	 * Root stays behind, holding nothing but the folder's name: once the
+	 * unprivileged server is gone (done, or killed), the folder goes,
+	 * wherever TMPDIR is.
+	 */
+	janitor = getpid();
+	pid = -1;
+	if (geteuid() == 0 && (pid = fork()) > 0) {
+		close(fd);
+		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+			;
+		copy_remove(dir);
+		_exit(0);
+	}
+	/* the janitor killed: no server is left without one (without a
+	 * janitor, fork failed, the server cleans up as before) */
+	if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+	    getppid() != janitor))
+		_exit(1);
 	log_init("posternctl", 1);
 	/* recovery of a copy is routine: keep its chatter out of the output */
 	log_set_level(LOG_LVL_WARN);
-	sp = spool_open(dir);
 	payload = malloc(IPC_MAX_PAYLOAD);
 	while (payload != NULL && ipc_sync_recv(fd, &m, payload, -1) == 0) {
 		if (m.fd != -1)
 			close(m.fd);
+		/* posternctl asks only once the copy is complete */
+		if (!opened) {
+			switch (serve_drop(dir)) {
+			case 0:
+				dropped = 1;
+				sp = spool_open(".");
+				break;
+			case 1:
+				sp = spool_open(dir);
+				break;
+			}
+			opened = 1;
+		}
 		if (sp == NULL)
 			serve_error(fd, "cannot open the copy of the spool "
 			    "(see above)");
@@ -539,7 +655,12 @@ serve(const char *dir, int fd, sigset_t oldmask)
 	free(payload);
 	spool_close(sp);
 	close(fd);
-	copy_remove(dir);
+	if (dropped) {
+		/* the folder itself, if TMPDIR lets us; else posternctl */
+		copy_clear(".");
+		(void)rmdir(dir);
+	} else
+		copy_remove(dir);
 	_exit(0);
 }
 
@@ -556,6 +677,8 @@ offline_reap(void)
 	while (waitpid(offline_pid, &st, 0) == -1 && errno == EINTR)
 		;
 	offline_pid = -1;
+	/* the helper removed it, unless it was killed or crashed first */
+	copy_remove(offline_dir);
 }
 
 int
@@ -616,10 +739,11 @@ ctl_offline_connect(const struct config *c, int force)
 	}
 	if ((tmp = getenv("TMPDIR")) == NULL || tmp[0] != '/')
 		tmp = "/tmp";
-	/* a ^C during the copy must not leave a copy of the mail behind:
-	 * signals wait until the helper that removes it is running */
+	/* a ^C must not leave a copy of the mail behind: signals wait until
+	 * the helper that removes it is running */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGQUIT);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &oldmask);
@@ -631,10 +755,7 @@ ctl_offline_connect(const struct config *c, int force)
 		    tmp, strerror(errno));
 		exit(1);
 	}
-	if (copy_env(src, dir) == -1) {
-		copy_remove(dir);
-		exit(1);
-	}
+	strlcpy(offline_dir, dir, sizeof(offline_dir));
 	if (ipc_socketpair(sv) == -1) {
 		fprintf(stderr, "posternctl: socketpair: %s\n", strerror(errno));
 		copy_remove(dir);
@@ -642,6 +763,11 @@ ctl_offline_connect(const struct config *c, int force)
 	}
 	fflush(stdout);
 	fflush(stderr);
+	/*
+	 * The helper starts before the copy: should we be killed (even by
+	 * SIGKILL) while copying, it sees our end close and removes the
+	 * folder; should it die, offline_reap() removes it.
+	 */
 	switch (offline_pid = fork()) {
 	case -1:
 		fprintf(stderr, "posternctl: fork: %s\n", strerror(errno));
@@ -657,7 +783,10 @@ ctl_offline_connect(const struct config *c, int force)
 		offline_reap();
 		exit(1);
 	}
-	/* a signal now ends us; the helper sees our end close and cleans up */
+	/* a signal now ends us, even during a long copy; the helper sees
+	 * our end close and cleans up */
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	if (copy_env(src, dir) == -1)
+		exit(1);
 	return sv[0];
 }

@@ -331,11 +331,12 @@ addr_map_parse(const char *path, const char *text, size_t len, int need_targets,
 	const char	*p = text, *end = text + len, *nl, *bad;
 	struct alias	*cur, *nv;
 	size_t		 n, k, i;
-	int		 line = 0, nerr = 0;
+	int		 line = 0, nerr = 0, added;
 
 	map->v = NULL;
 	map->n = 0;
 	for (; p < end; p = nl ? nl + 1 : end) {
+		added = 0;
 		line++;
 		nl = memchr(p, '\n', (size_t)(end - p));
 		n = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -363,6 +364,7 @@ addr_map_parse(const char *path, const char *text, size_t len, int need_targets,
 			cur = &map->v[map->n++];
 			memset(cur, 0, sizeof(*cur));
 			cur->line = line;
+			added = 1;
 			if ((cur->name = strndup(p, k)) == NULL)
 				bad = "out of memory";
 			else {
@@ -387,6 +389,12 @@ addr_map_parse(const char *path, const char *text, size_t len, int need_targets,
 		if (bad) {
 			buf_appendf(err, "%s:%d: %s\n", path, line, bad);
 			nerr++;
+			/* a caller may keep a map with errors: never this line */
+			if (added) {
+				cur = &map->v[--map->n];
+				free(cur->name);
+				strlist_free(&cur->targets);
+			}
 		}
 	}
 	if (map->n > 1)

@@ -814,6 +814,36 @@ task_result(struct lj_task *t, int status, const char *text)
 	    "bounced", t->kind == T_PIPE ? "command" : "user", t->what, text);
 }
 
+/*
+ * "\name" in a .forward: that login's mailbox, no alias, no .forward. An
+ * unknown name or root is refused here, not left to the child, which
+ * could only answer "try later" for ever.
+ */
+static int
+fwd_direct(const struct lres *r, struct lres_out *o, const char *self,
+    const char *name)
+{
+	uid_t	 uid = 0;
+	int	 f, st;
+
+	f = strcmp(name, self) == 0 ? 1 : r->getpw(name, &uid, r->arg);
+	if (f == 1 && (strcmp(name, self) == 0 || uid != 0)) {
+		if (add_once_user(o, name) == 0)
+			return 0;
+		f = -1;
+	}
+	st = f == -1 ? LRES_TEMP : f == 0 ? LRES_UNKNOWN : LRES_PERM;
+	if (o->worst == LRES_OK || (st == LRES_TEMP && o->worst != LRES_TEMP)) {
+		o->worst = st;
+		snprintf(o->why, sizeof(o->why), "%s <%s>: %s", st == LRES_TEMP ?
+		    "451 4.3.0" : st == LRES_UNKNOWN ? "550 5.1.1" : "550 5.7.1",
+		    name, st == LRES_TEMP ? "user lookup failed" :
+		    st == LRES_UNKNOWN ? "user unknown" :
+		    "mail is never delivered as root");
+	}
+	return -1;
+}
+
 /* The child's report, parsed when it closed its end. */
 static void
 task_finish(struct master *m, struct lj_task *t)
@@ -836,9 +866,10 @@ task_finish(struct master *m, struct lj_task *t)
 				fwd = 1;
 				/* "\user" and the user itself: the own mailbox */
 				if (tg[0] == '\\' || strcmp(tg, t->what) == 0) {
-					if (add_once_user(&o, tg[0] == '\\' ?
-					    tg + 1 : tg) == -1)
-						o.worst = LRES_TEMP;
+					if (fwd_direct(&r, &o, t->what, tg[0] ==
+					    '\\' ? tg + 1 : tg) == -1)
+						log_info("%s: %s's .forward: %s",
+						    j->qid, t->what, o.why);
 				} else if (lres_resolve(&r, tg, &o) != LRES_OK)
 					log_info("%s: %s's .forward: %s", j->qid,
 					    t->what, o.why);
@@ -943,8 +974,12 @@ task_run(struct master *m, struct lj_task *t)
 		/* it holds a copy of the master's memory (TLS keys): once it
 		 * is the user, the user must not be able to read it */
 		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-		/* its own group: a timeout kills a command's children too */
-		(void)setpgid(0, 0);
+		/*
+		 * Its own session (and so group): a timeout kills a command's
+		 * children too, and with "postern -d" nothing it runs shares
+		 * the admin's terminal (/dev/tty, TIOCSTI), as the daemons.
+		 */
+		(void)setsid();
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
@@ -959,7 +994,7 @@ task_run(struct master *m, struct lj_task *t)
 		child_pickup(m, t, p[1]);
 	}
 	close(p[1]);
-	(void)setpgid(pid, pid);
+	/* no setpgid(pid, pid) here: a group leader cannot call setsid() */
 	t->pid = pid;
 	t->fd = p[0];
 	t->next = lj.running;
@@ -973,6 +1008,7 @@ task_run(struct master *m, struct lj_task *t)
 	    (t->timer = evtimer_new(m->base, task_timeout_cb, t)) == NULL ||
 	    evtimer_add(t->timer, &tv) == -1) {
 		log_err("local: cannot watch delivery child %ld", (long)pid);
+		kill(pid, SIGKILL);
 		kill(-pid, SIGKILL);
 	}
 }

@@ -101,7 +101,11 @@ resolve_target(const struct lres *r, const char *t, int depth,
     struct lres_out *o)
 {
 	if (t[0] == '|') {
-		if (add_once(&o->pipes, t) == -1)
+		/* aliases_expand checks this too; a map entry must not skip it */
+		if (!r->conf->allow_alias_pipes)
+			note(o, LRES_PERM, "550 5.7.1 delivery to a command is "
+			    "not allowed (%s)", t);
+		else if (add_once(&o->pipes, t) == -1)
 			note(o, LRES_TEMP, "451 4.3.0 out of memory");
 	} else if (strchr(t, '@') != NULL)
 		resolve_addr(r, t, depth + 1, o);
@@ -135,6 +139,19 @@ resolve_local(const struct lres *r, const char *name, int depth,
 	buf_free(&err);
 }
 
+/*
+ * A local part or bare name is only ever looked up, never taken as an
+ * alias target: "|cmd@local" from SMTP would run a command, and
+ * ":include:/etc/shadow" in a ~/.forward would have root read the file.
+ * '@' inside (a quoted local part) would relay through us.
+ */
+static int
+plain_name(const char *s)
+{
+	return s[0] != '\0' && strchr("|:/", s[0]) == NULL &&
+	    strchr(s, '@') == NULL;
+}
+
 static void
 resolve_addr(const struct lres *r, const char *addr, int depth,
     struct lres_out *o)
@@ -150,11 +167,17 @@ resolve_addr(const struct lres *r, const char *addr, int depth,
 		return;
 	}
 	if ((at = strrchr(addr, '@')) == NULL) {
-		resolve_local(r, addr, depth, o);
+		if (plain_name(addr))
+			resolve_local(r, addr, depth, o);
+		else
+			note(o, LRES_UNKNOWN, "550 5.1.1 <%s>: user unknown",
+			    addr);
 		return;
 	}
 	domain = at + 1;
-	if ((size_t)(at - addr) >= sizeof(local) || at == addr) {
+	if ((size_t)(at - addr) >= sizeof(local) || at == addr ||
+	    memchr(addr, '@', (size_t)(at - addr)) != NULL ||
+	    strchr("|:/", addr[0]) != NULL) {
 		note(o, LRES_UNKNOWN, "550 5.1.1 <%s>: user unknown", addr);
 		return;
 	}

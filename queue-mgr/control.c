@@ -28,6 +28,9 @@
 #endif
 
 #define CONTROL_MAX_CLIENTS	64
+/* ctl_read_group members together never take every slot: root and
+ * admin_group can always get in to act. */
+#define CONTROL_MAX_READERS	(CONTROL_MAX_CLIENTS / 2)
 #define CONTROL_MAX_GROUPS	256
 #define CONTROL_MAX_ID		128	/* as posternctl sends at most */
 #define CONTROL_MAX_GROUPS_SENT	50	/* deferral reasons, domains */
@@ -64,7 +67,7 @@ struct ctl_client {
 struct qstats		 qstats;
 
 static TAILQ_HEAD(, ctl_client) ctl_clients = TAILQ_HEAD_INITIALIZER(ctl_clients);
-static size_t		 ctl_nclients, ctl_nlinger;
+static size_t		 ctl_nclients, ctl_nlinger, ctl_nreaders;
 static struct event	*ctl_ev;
 static int		 ctl_fd = -1;
 
@@ -180,6 +183,8 @@ ctl_client_free(struct ctl_client *cl)
 {
 	TAILQ_REMOVE(&ctl_clients, cl, entry);
 	ctl_nclients--;
+	if (!cl->admin)
+		ctl_nreaders--;
 	if (cl->reload_ev != NULL)
 		event_free(cl->reload_ev);
 	if (cl->more_ev != NULL)
@@ -442,6 +447,18 @@ ctl_show(struct ctl_client *cl, struct ipc_msg *msg)
 	    content > 1) {
 		free(qid);
 		return -1;
+	}
+	/* the envelope is what the queue listing shows anyway; the mail
+	 * itself is for root and admin_group, as postcat is in Postfix */
+	if (content && !cl->admin) {
+		free(qid);
+		log_warn("control: uid %d pid %d: message content refused: "
+		    "read-only access (ctl_read_group)", (int)cl->uid,
+		    (int)cl->pid);
+		ctl_reply(cl, IPC_CTL_ERROR, "permission denied: the content "
+		    "needs root or admin_group (ctl_read_group may only read "
+		    "the envelope)");
+		return 0;
 	}
 	if (!qid_valid(qid, strlen(qid)) || (m = sched_find(qid)) == NULL) {
 		free(qid);
@@ -1179,7 +1196,8 @@ ctl_accept_one(int fd)
 		ctl_linger(fd);
 		return;
 	}
-	if (ctl_nclients >= CONTROL_MAX_CLIENTS) {
+	if (ctl_nclients >= CONTROL_MAX_CLIENTS ||
+	    (!admin && ctl_nreaders >= CONTROL_MAX_READERS)) {
 		log_warn("control: too many clients");
 		close(fd);
 		return;
@@ -1202,6 +1220,8 @@ ctl_accept_one(int fd)
 	ipc_set_drain_cb(cl->chan, ctl_drain_cb);
 	TAILQ_INSERT_TAIL(&ctl_clients, cl, entry);
 	ctl_nclients++;
+	if (!admin)
+		ctl_nreaders++;
 	log_debug("control: client uid %d pid %d", (int)cred.uid, (int)cred.pid);
 }
 

@@ -62,6 +62,7 @@ main(int argc, char **argv)
 	conf = daemon_init(argc, argv, "postern/smtpd", &args);
 	daemon_spool_path(conf, SPOOL_EMPTY_DIR, root, sizeof(root));
 	raise_nofile();
+	vdomains_load(conf);
 	priv_drop(USER_SMTPD, root);
 	signal(SIGPIPE, SIG_IGN);
 

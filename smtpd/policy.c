@@ -21,7 +21,8 @@ policy_own_domain(const struct config *conf, const struct addr *a)
 	/* an address literal is never one of our domains: no IP tricks */
 	return a->kind == ADDR_MAILBOX && !a->literal &&
 	    (domain_list_match(&conf->local_domains, a->domain) ||
-	    domain_list_match(&conf->relay_domains, a->domain));
+	    domain_list_match(&conf->relay_domains, a->domain) ||
+	    vdomains_has(a->domain));
 }
 
 static int

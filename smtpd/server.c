@@ -549,6 +549,7 @@ config_reload(struct smtpd *env, struct ipc_msg *m)
 		if (l->index < nc->nlisteners)
 			server_listener_config(l, nc);
 	}
+	vdomains_reload(nc);
 	config_free(env->conf);
 	env->conf = nc;
 	log_set_level((enum log_level)nc->log_level);

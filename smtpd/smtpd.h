@@ -113,6 +113,11 @@ struct smtpd {
 	uint64_t		 stats_sent_connections, stats_sent_refused;
 };
 
+/* ---- vdomains.c: the domains of virtual_maps (read before chroot) ---- */
+void	vdomains_load(const struct config *);
+void	vdomains_reload(const struct config *);
+int	vdomains_has(const char *domain);
+
 /* ---- stats.c ---- */
 void	stats_start(struct smtpd *);
 /* A new queue-mgr channel: send the numbers now. */

@@ -144,7 +144,9 @@ def test_read_only_group_reads_but_may_not_change(make_postern, sink, ro_group, 
         r = as_nobody(postern, [ro_group], *verb)
         assert r.returncode == 0, (verb, r.stderr)
     assert qid in as_nobody(postern, [ro_group], "queue").stdout
-    for verb in (["flush"], ["hold", qid], ["delete", qid], ["requeue", qid],
+    # the envelope, not the mail itself
+    for verb in (["show", "--body", qid], ["show", "--raw", qid], ["show", "--headers", qid],
+                 ["flush"], ["hold", qid], ["delete", qid], ["requeue", qid],
                  ["log-level", "debug"], ["resume", "outgoing"], ["reload"]):
         r = as_nobody(postern, [ro_group], *verb)
         assert r.returncode == 1 and "permission denied" in r.stderr, (verb, r.stderr)
@@ -154,3 +156,112 @@ def test_read_only_group_reads_but_may_not_change(make_postern, sink, ro_group, 
     log = postern.log_text()
     assert "CTL_HOLD refused: read-only access" in log
     assert [e["id"] for e in postern.queue()] == [qid]
+
+
+HOG = r"""
+import socket, sys, time
+sys.path.insert(0, sys.argv[2])
+import postern_ipc as ipc
+held = []
+for i in range(int(sys.argv[3])):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1])
+    try:
+        ipc.send(s, "IPC_CTL_STATS", b"", req_id=1)
+        t, _, _, _ = ipc.recv(s, 10)
+    except Exception:
+        t = None
+    if t != "IPC_CTL_STATS_REPLY":
+        s.close()
+        continue
+    held.append(s)
+print(len(held), flush=True)
+sys.stdin.read()
+"""
+
+
+def test_read_only_group_cannot_take_every_control_slot(make_postern, ro_group, tmp_path):
+    """A ctl_read_group member holding connections open never locks root out."""
+    postern = make_postern(extra=f"ctl_read_group = {GROUP}\n", start=False)
+    p = tmp_path
+    while p != p.parent and not os.stat(p).st_mode & 0o001:
+        os.chmod(p, os.stat(p).st_mode | 0o011)
+        p = p.parent
+    postern.start()
+    nobody = pwd.getpwnam("nobody")
+    hog = subprocess.Popen(["/usr/bin/python3", "-c", HOG, str(postern.spool / "run" / "control"),
+                            str(ipc.__file__).rsplit("/", 1)[0], "80"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                           user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[ro_group])
+    try:
+        held = int(hog.stdout.readline())
+        assert 0 < held < 64
+        r = postern.ctl("stats", check=False)
+        assert r.returncode == 0, r.stderr
+        assert "too many clients" in postern.log_text()
+    finally:
+        hog.kill()
+        hog.wait()
+
+
+PROBE = r"""
+import socket, sys
+sys.path.insert(0, sys.argv[2])
+import postern_ipc as ipc
+P = ipc.Packer
+reqs = [("IPC_CTL_POLICY_TEST", P().str("127.0.0.1").str("").str("")),
+        ("IPC_CTL_PAUSE", P().u32(1).str("incoming")),
+        ("IPC_CTL_PAUSE", P().u32(1).str("outgoing")),
+        ("IPC_CTL_FLUSH", P().str("")), ("IPC_CTL_HOLD", P().str(sys.argv[3])),
+        ("IPC_CTL_RELEASE", P().str(sys.argv[3])), ("IPC_CTL_DELETE", P().str("")),
+        ("IPC_CTL_BOUNCE", P().str(sys.argv[3])), ("IPC_CTL_REQUEUE", P().str("")),
+        ("IPC_CTL_LOG_LEVEL", P().u32(3)), ("IPC_CTL_RELOAD", P()),
+        # not requests at all
+        ("IPC_CTL_OK", P().str("x")), ("IPC_CTL_QUEUE_ENTRY", P())]
+for t, payload in reqs:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.connect(sys.argv[1])
+        ipc.send(s, t, payload, req_id=5, fd=b.fileno() if t == "IPC_CTL_POLICY_TEST" else None)
+        b.close()
+        rt, _, data, _ = ipc.recv(s, 10)
+        print(t, rt, ipc.Unpacker(data).str().replace("\n", " "), flush=True)
+    a.settimeout(2)
+    try:
+        print(t, "session", a.recv(64), flush=True)
+    except OSError:
+        print(t, "session none", flush=True)
+    a.close()
+"""
+
+
+def test_read_only_group_is_refused_every_other_request(make_postern, sink, ro_group, tmp_path):
+    """Every request type but the four read-only ones, raw on the socket (the
+    policy test with its passed fd too), is refused to ctl_read_group and changes nothing."""
+    postern = make_postern(extra=f"ctl_read_group = {GROUP}\n", start=False)
+    p = tmp_path
+    while p != p.parent and not os.stat(p).st_mode & 0o001:
+        os.chmod(p, os.stat(p).st_mode | 0o011)
+        p = p.parent
+    postern.start()
+    postern.ctl("pause", "outgoing")
+    qid = send(postern, "alice@example.com", ["bob@example.com"], tag="ro-raw")
+    nobody = pwd.getpwnam("nobody")
+    r = subprocess.run(["/usr/bin/python3", "-c", PROBE, str(postern.spool / "run" / "control"),
+                        str(ipc.__file__).rsplit("/", 1)[0], qid],
+                       capture_output=True, text=True, timeout=120 * SLOW,
+                       user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[ro_group])
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    replies = [l for l in lines if " session " not in l]
+    assert len(replies) == 13, r.stdout
+    for line in replies:
+        assert " IPC_CTL_ERROR permission denied" in line, line
+    for line in lines:
+        if " session " in line:
+            assert line.endswith("session none") or line.endswith("session b''"), line
+    # nothing changed: still queued, not held, delivery still paused, smtpd not paused
+    [e] = postern.queue()
+    assert e["id"] == qid and e["state"] != "held"
+    assert greeting(postern).startswith("220")
+    assert "log level set" not in postern.log_text()

@@ -3,7 +3,10 @@ import json
 import os
 import pwd
 import re
+import signal
 import subprocess
+
+import pytest
 
 from conftest import BUILD, SLOW, wait_for
 
@@ -148,4 +151,53 @@ def test_offline_needs_read_access_to_the_spool(postern, sink, tmp_path):
                        user=nobody.pw_uid, group=0, extra_groups=[])   # admin_group = root
     assert r.returncode == 1
     assert "the offline view needs root or read access" in r.stderr, r.stderr
+    assert copies(tmp_path) == []
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def helpers_of(pid, timeout):
+    """posternctl's offline helpers: its child, and that one's if any (the
+    unprivileged server under a root janitor)."""
+    wait_for(lambda: children(pid), timeout, "the offline helper")
+    chain = children(pid)[:1]
+    while children(chain[-1]):
+        chain.append(children(chain[-1])[0])
+    return chain
+
+
+@pytest.mark.parametrize("victim", ["server", "janitor", "posternctl"])
+def test_offline_copy_goes_when_either_process_is_killed(postern, sink, tmp_path, victim):
+    """SIGKILL (and ^\\) of the helper or of posternctl mid-answer leaves no copy of the mail."""
+    ids = deferred_suite(postern, sink)
+    assert postern.stop() == 0
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    # a big answer that nobody reads yet: both processes block mid-show
+    p = subprocess.Popen([str(BUILD / "posternctl"), "-f", str(postern.conf), "show", "--raw",
+                          ids[1]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        assert p.stdout.read(1)
+        chain = helpers_of(p.pid, 20 * SLOW)
+        assert copies(tmp_path) != []
+        # Berkeley DB reads the queue user's files as that user, not as root
+        assert os.stat(f"/proc/{chain[-1]}").st_uid == pwd.getpwnam("_postern-queue").pw_uid
+        # the terminal's ^\ reaches the whole process group: not the helpers' end
+        for pid in chain:
+            os.kill(pid, signal.SIGQUIT)
+        os.kill({"server": chain[-1], "janitor": chain[0], "posternctl": p.pid}[victim],
+                signal.SIGKILL)
+        p.stdout.read()
+        p.wait(timeout=20 * SLOW)
+        for pid in chain:
+            wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 20 * SLOW, "helper exit")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
     assert copies(tmp_path) == []

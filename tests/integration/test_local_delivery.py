@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import wait_for, SLOW
 from local_helpers import (users, clean_homes, open_up, root_file, maildir_new,  # noqa: F401
-                           wait_maildir, send, rcpt_reply, lf)
+                           wait_maildir, send, rcpt_reply, lf, settle)
 
 MESSAGE = (b"From: Alice <alice@example.com>\r\n"
            b"To: someone\r\n"
@@ -151,3 +151,68 @@ def test_full_mailbox_is_retried_after_the_limit_is_raised(make_postern, clean_h
     postern.ctl("flush")
     wait_maildir("ptest1")
     wait_for(lambda: postern.queue() == [], 10 * SLOW, "the queue to empty")
+
+
+def test_forward_include_cannot_make_root_read_a_file(make_postern, clean_homes, tmp_path):
+    # a root-only file: root reads :include: files, so a .forward must not name one
+    secret = root_file(tmp_path / "secret", "s3cr3t-token-line\n", 0o600)
+    open_up(tmp_path)
+    home = Path(clean_homes["ptest1"].pw_dir)
+    fwd = home / ".forward"
+    fwd.write_text(f":include:{secret}\n")
+    os.chown(fwd, clean_homes["ptest1"].pw_uid, clean_homes["ptest1"].pw_gid)
+    os.chmod(fwd, 0o644)
+    postern = make_postern("forward_files = yes\n")
+    send(postern, "alice@example.com", ["ptest1@example.org"], MESSAGE)
+    wait_for(lambda: re.search(r"to=<ptest1@example.org>, relay=local, .*status=(bounced|deferred)",
+                               postern.log_text()), 20 * SLOW, "the refused .forward")
+    assert "s3cr3t-token-line" not in postern.log_text()
+
+
+def test_pipe_local_part_from_smtp_never_runs(make_postern, clean_homes, tmp_path):
+    # '|', '$', '{', '}' are atext: this is a valid RFC 5321 local part
+    # (of at most 64 octets, hence the short name in /tmp)
+    mark = Path(f"/tmp/pp{os.getpid()}")
+    if mark.exists():
+        mark.unlink()
+    postern = make_postern("allow_alias_pipes = yes\n")
+    rcpt = f"|touch${{IFS}}{mark}@example.org"
+    code = rcpt_reply(postern, rcpt)[0]
+    if code == 250:
+        send(postern, "alice@example.com", [rcpt], MESSAGE)
+        wait_for(lambda: re.search(r"relay=local, .*status=", postern.log_text()),
+                 20 * SLOW, "the delivery attempt")
+    settle()
+    ran = mark.exists()
+    if ran:
+        mark.unlink()
+    assert not ran and code == 550
+
+
+def test_forward_backslash_unknown_or_root_bounces_not_retried(make_postern, clean_homes):
+    home = Path(clean_homes["ptest1"].pw_dir)
+    fwd = home / ".forward"
+    fwd.write_text("\\nosuch-user-zz, \\root\n")
+    os.chown(fwd, clean_homes["ptest1"].pw_uid, clean_homes["ptest1"].pw_gid)
+    os.chmod(fwd, 0o644)
+    postern = make_postern("forward_files = yes\n")
+    send(postern, "alice@example.com", ["ptest1@example.org"], MESSAGE)
+    wait_for(lambda: re.search(r"to=<ptest1@example.org>, relay=local, .*status=(bounced|deferred)",
+                               postern.log_text()), 20 * SLOW, "the .forward result")
+    log = postern.log_text()
+    assert re.search(r"to=<ptest1@example.org>, relay=local, .*status=bounced", log)
+    assert not re.search(r"to=<ptest1@example.org>, relay=local, .*status=deferred", log)
+
+
+def test_alias_command_runs_outside_the_masters_session(make_postern, clean_homes, tmp_path):
+    # in the master's session it would share the admin's terminal (postern -d):
+    # /dev/tty and TIOCSTI would reach a root shell
+    out = tmp_path / "stat"
+    open_up(tmp_path)
+    os.chmod(tmp_path, 0o1777)
+    al = root_file(tmp_path / "aliases", f'prog: "|cat /proc/self/stat > {out}"\n')
+    postern = make_postern(f"aliases = {al}\nallow_alias_pipes = yes\n")
+    send(postern, "alice@example.com", ["prog@example.org"], MESSAGE)
+    wait_for(lambda: out.exists() and out.stat().st_size > 0, 20 * SLOW, "the command")
+    fields = out.read_text().rsplit(")", 1)[1].split()
+    assert int(fields[3]) != os.getsid(postern.proc.pid)

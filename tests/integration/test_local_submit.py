@@ -121,5 +121,5 @@ def test_delivery_that_takes_too_long_is_killed_and_deferred(make_postern, clean
     wait_for(lambda: "timed out" in postern.log_text(), 20 * SLOW, "the timeout")
     assert re.search(r"to=<slow@example.org>, relay=local, .*status=deferred", postern.log_text())
     # the command's process group went with it
-    wait_for(lambda: subprocess.run(["pgrep", "-f", "^sleep 60$"], capture_output=True).returncode != 0,
+    wait_for(lambda: subprocess.run(["pgrep", "-u", "nobody", "-f", "^sleep 60$"], capture_output=True).returncode != 0,
              10 * SLOW, "the command to be killed")

@@ -236,3 +236,33 @@ def test_waiting_checks_do_not_stall_other_sessions(dead_suite):
         w.close()
     a.cmd(b"QUIT\r\n")
     a.close()
+
+
+def test_clients_gone_while_dns_waits_leave_smtpd_serving(dead_suite):
+    # sessions freed while their checks wait: the late timeout and any
+    # answer find nobody, and smtpd goes on
+    pid = dead_suite.pid_of("postern-smtpd")
+    for n in range(2, 12):
+        s = socket.socket()
+        s.bind((f"127.0.0.{n}", 0))
+        s.connect(("127.0.0.1", dead_suite.port))
+        s.close()
+    time.sleep(1.5)     # dns_check_timeout = 1s: the timers have run
+    c = Raw(dead_suite.port, source="127.0.0.2")
+    assert c.greeting.startswith(b"220 ")
+    c.close()
+    assert dead_suite.pid_of("postern-smtpd") == pid
+
+
+def test_resolver_crash_while_dns_waits_greets_at_once(dead_suite):
+    import os
+    import signal
+    pid = dead_suite.pid_of("postern-smtpd")
+    waiting = [Raw(dead_suite.port, source=f"127.0.0.{n}", greet=False)
+               for n in range(2, 7)]
+    time.sleep(0.2)
+    os.kill(dead_suite.pid_of("postern-resolver"), signal.SIGKILL)
+    for w in waiting:
+        assert w.reply().startswith(b"220 ")
+        w.close()
+    assert dead_suite.pid_of("postern-smtpd") == pid

@@ -31,6 +31,8 @@ def pol(dns, tmp_path_factory):
         "account required pam_permit.so\n")
     aliases = tmp_path_factory.mktemp("aliases") / "aliases"
     aliases.write_text("info: nobody\n")
+    virtual = aliases.parent / "virtual"
+    virtual.write_text("sales@virt.example  nobody\n")
     listeners = {
         "sub": "auth = may\n\tauth_plaintext = yes\n\tsender_login_match = yes",
         "nocheck": "recipient_check = no",
@@ -44,6 +46,7 @@ def pol(dns, tmp_path_factory):
     extra += f"listener v6 {{\n\tlisten = [::1]:{ports['v6']}\n}}\n"
     extra = (f"pam_confdir = {pam}\npam_service = postern-test\n"
              f"aliases = {aliases}\n"
+             f"virtual_maps = {virtual}\n"
              "auth_max_failures = 3\n"
              "never_connect_networks = ::1/128 127.0.0.9/32\n"
              "never_relay_networks = 127.0.0.1/32\n"
@@ -90,6 +93,47 @@ def test_unknown_local_recipient_is_550_at_rcpt_pipelined(pol):
     c.cmd(b"QUIT\r\n")
     c.close()
     assert "Recipient address rejected: user unknown" in pol.log_text()
+
+
+def test_virtual_map_domains_are_ours_and_checked(pol):
+    # not in local_domains: the domains of virtual_maps are ours all the same
+    c = session(pol.port)
+    assert c.cmd(b"MAIL FROM:<x@outside.example>\r\n").startswith(b"250")
+    assert c.cmd(b"RCPT TO:<sales@VIRT.example>\r\n").startswith(b"250 2.1.5")
+    assert c.cmd(b"RCPT TO:<nobody@virt.example>\r\n").startswith(b"550 5.1.1")
+    assert c.cmd(b"RCPT TO:<sales@other.example>\r\n").startswith(b"554 5.7.1")
+    c.cmd(b"QUIT\r\n")
+    c.close()
+    # and an outsider may not claim one as its sender
+    c = session(pol.port)
+    assert c.cmd(b"MAIL FROM:<boss@virt.example>\r\n").startswith(b"550 5.7.1")
+    c.close()
+
+
+def test_rset_pipelined_behind_a_waiting_rcpt_check_resets_after_it(pol):
+    # the check's answer lands on the RCPT that asked, before the RSET:
+    # nothing of it survives into the next transaction
+    c = session(pol.port)
+    c.send(b"MAIL FROM:<x@outside.example>\r\nRCPT TO:<nobody@example.org>\r\n"
+           b"RSET\r\nRCPT TO:<info@example.org>\r\nMAIL FROM:<y@outside.example>\r\n"
+           b"DATA\r\n")
+    r = c.replies(6)
+    assert [x[:3] for x in r] == [b"250", b"250", b"250", b"503", b"250", b"503"], r
+    c.close()
+
+
+def test_clients_gone_while_rcpt_checks_wait_leave_smtpd_serving(pol):
+    pid = pol.pid_of("postern-smtpd")
+    for _ in range(10):
+        c = session(pol.port)
+        c.send(b"MAIL FROM:<x@outside.example>\r\nRCPT TO:<nobody@example.org>\r\n"
+               b"RCPT TO:<nosuchuser@example.org>\r\n")
+        c.close()
+    c = session(pol.port)
+    assert c.cmd(b"MAIL FROM:<x@outside.example>\r\n").startswith(b"250")
+    assert c.cmd(b"RCPT TO:<nobody@example.org>\r\n") == b"250 2.1.5 Ok\r\n"
+    c.close()
+    assert pol.pid_of("postern-smtpd") == pid
 
 
 def test_recipient_check_is_per_listener(pol):

@@ -67,6 +67,15 @@ test_region_files_are_left_out_of_the_copy(void **state)
 	assert_int_equal(ctl_offline_copy_name(""), 0);
 }
 
+/* The spool's owner could point Berkeley DB at the live spool (or at any
+ * folder) from DB_CONFIG; the copy is opened by root. */
+static void
+test_db_config_is_left_out_of_the_copy(void **state)
+{
+	(void)state;
+	assert_int_equal(ctl_offline_copy_name("DB_CONFIG"), 0);
+}
+
 static void
 test_copy_must_fit_with_a_margin(void **state)
 {
@@ -174,6 +183,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_region_files_are_left_out_of_the_copy),
+		cmocka_unit_test(test_db_config_is_left_out_of_the_copy),
 		cmocka_unit_test(test_copy_must_fit_with_a_margin),
 		cmocka_unit_test(test_nothing_is_active_offline),
 		cmocka_unit_test(test_next_try_is_the_earliest_waiting_recipient),

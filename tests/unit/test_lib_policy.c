@@ -79,6 +79,25 @@ test_public_ranges_shorter_than_slash_8_warn_private_do_not(void **state)
 	buf_free(&out);
 }
 
+/* A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d: such a range
+ * trusts IPv4 clients as widely as its IPv4 equivalent. */
+static void
+test_v4_mapped_ranges_warn_like_their_ipv4_equivalent(void **state)
+{
+	struct buf out;
+
+	assert_int_equal(warnings("trusted_networks = ::ffff:0.0.0.0/96 ::/64 "
+	    "::ffff:64.0.0.0/98", &out), 3);
+	assert_non_null(strstr(buf_cstr(&out), "::ffff:0.0.0.0/96"));
+	assert_non_null(strstr(buf_cstr(&out), "::/64"));
+	assert_non_null(strstr(buf_cstr(&out), "::ffff:64.0.0.0/98"));
+	buf_free(&out);
+	/* ::ffff:10.0.0.0/104 is 10/8; ::1 and 2001:db8::/32 hold no IPv4 */
+	assert_int_equal(warnings("trusted_networks = ::ffff:10.0.0.0/104 "
+	    "::1/128 2001:db8::/32 ::/96", &out), 0);
+	buf_free(&out);
+}
+
 static void
 test_relay_domains_covering_a_tld_or_star_warn(void **state)
 {
@@ -99,6 +118,7 @@ main(void)
 		cmocka_unit_test(test_default_config_is_a_closed_relay),
 		cmocka_unit_test(test_trusting_the_whole_internet_is_an_open_relay),
 		cmocka_unit_test(test_public_ranges_shorter_than_slash_8_warn_private_do_not),
+		cmocka_unit_test(test_v4_mapped_ranges_warn_like_their_ipv4_equivalent),
 		cmocka_unit_test(test_relay_domains_covering_a_tld_or_star_warn),
 	};
 

@@ -63,10 +63,13 @@ getpw(const char *user, uid_t *uid, void *arg)
 	return 1;
 }
 
+static int	inc_calls;
+
 static int
 inc(const char *path, struct strlist *out, void *arg)
 {
 	(void)arg;
+	inc_calls++;
 	if (strcmp(path, "/inc") != 0)
 		return -1;
 	return strlist_add(out, "carol@example.net", 17);
@@ -202,6 +205,48 @@ test_pipes_refused_unless_allowed(void **state)
 	f->conf->allow_alias_pipes = 0;
 }
 
+/*
+ * A recipient's local part (from SMTP, or a word of a user's ~/.forward)
+ * is a name, never an alias target: "|cmd@local" must not run a command,
+ * ":include:/etc/shadow" in a .forward must not make root read the file
+ * (its lines came back in the bounce), '"x@far"@local' must not relay.
+ */
+static void
+test_address_is_never_a_pipe_include_or_file(void **state)
+{
+	static const char *const bad[] = {
+		"|/usr/bin/true@example.org", "|touch${IFS}/tmp/x+y@example.org",
+		"|/usr/bin/true", ":include:/inc", ":include:/inc@example.org",
+		"/etc/passwd", "/tmp/x@example.org",
+		"\"friend@example.com\"@example.org",
+	};
+	struct fx	*f = *state;
+	struct lres_out	 o;
+	char		 why[256];
+	size_t		 i;
+	int		 st;
+
+	f->conf->allow_alias_pipes = 1;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		inc_calls = 0;
+		st = resolve(f, bad[i], &o);
+		if (st == LRES_OK || o.pipes.n != 0 || o.remote.n != 0 ||
+		    inc_calls != 0)
+			fail_msg("%s: status %d, %zu pipes, %zu remote, %d "
+			    "includes", bad[i], st, o.pipes.n, o.remote.n,
+			    inc_calls);
+		lres_out_free(&o);
+		if (strchr(bad[i], '@') != NULL)
+			assert_int_equal(lres_check(&f->r, bad[i], why,
+			    sizeof(why)), RCPT_CHECK_UNKNOWN);
+	}
+	/* the administrator's own aliases still reach commands */
+	assert_int_equal(resolve(f, "prog@example.org", &o), LRES_OK);
+	assert_int_equal(o.pipes.n, 1);
+	lres_out_free(&o);
+	f->conf->allow_alias_pipes = 0;
+}
+
 static void
 test_unreadable_include_is_temporary(void **state)
 {
@@ -294,6 +339,10 @@ test_map_parser_rejects_bad_lines(void **state)
 	assert_non_null(strstr(buf_cstr(&err), "v:2:"));
 	assert_non_null(strstr(buf_cstr(&err), "v:3:"));
 	assert_non_null(strstr(buf_cstr(&err), "already given"));
+	/* the master keeps a broken map read at start: a refused line must
+	 * not be in it ("|cmd" would run with allow_alias_pipes = no) */
+	assert_null(addr_map_find(&m, "ok", "x.test"));
+	assert_non_null(addr_map_find(&m, "a", "x.test"));
 	addr_map_free(&m);
 	buf_reset(&err);
 	assert_int_equal(addr_map_parse("r", "a@b.test extra\n", 15, 0, &m,
@@ -312,6 +361,7 @@ main(void)
 		cmocka_unit_test(test_alias_with_one_bad_member_still_delivers),
 		cmocka_unit_test(test_root_goes_to_its_alias_never_to_root),
 		cmocka_unit_test(test_pipes_refused_unless_allowed),
+		cmocka_unit_test(test_address_is_never_a_pipe_include_or_file),
 		cmocka_unit_test(test_unreadable_include_is_temporary),
 		cmocka_unit_test(test_failed_password_lookup_is_temporary),
 		cmocka_unit_test(test_virtual_map_entries_and_catch_all),
