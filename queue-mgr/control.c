@@ -448,18 +448,6 @@ ctl_show(struct ctl_client *cl, struct ipc_msg *msg)
 		free(qid);
 		return -1;
 	}
-	/* the envelope is what the queue listing shows anyway; the mail
-	 * itself is for root and admin_group, as postcat is in Postfix */
-	if (content && !cl->admin) {
-		free(qid);
-		log_warn("control: uid %d pid %d: message content refused: "
-		    "read-only access (ctl_read_group)", (int)cl->uid,
-		    (int)cl->pid);
-		ctl_reply(cl, IPC_CTL_ERROR, "permission denied: the content "
-		    "needs root or admin_group (ctl_read_group may only read "
-		    "the envelope)");
-		return 0;
-	}
 	if (!qid_valid(qid, strlen(qid)) || (m = sched_find(qid)) == NULL) {
 		free(qid);
 		ctl_reply(cl, IPC_CTL_ERROR, "no such message");
