@@ -38,7 +38,7 @@ usage(int code)
 	    "                  [--domain D] [--older AGE] [--state STATE] [--offline]\n"
 	    "       posternctl [-f config] flush [QUEUE_ID|--all|--domain D]\n"
 	    "       posternctl [-f config] hold|release QUEUE_ID|--domain D\n"
-	    "       posternctl [-f config] show [--headers|--body|--raw] [--offline] QUEUE_ID\n"
+	    "       posternctl [-f config] show [--headers|--body|--raw|--envelope] [--offline] QUEUE_ID\n"
 	    "       posternctl [-f config] delete QUEUE_ID|--all-deferred|--domain D\n"
 	    "       posternctl [-f config] bounce QUEUE_ID|--domain D\n"
 	    "       posternctl [-f config] stats [--json]\n"
@@ -63,6 +63,8 @@ usage(int code)
 	    "    --headers    only the content's header section\n"
 	    "    --body       only the content's body\n"
 	    "    --raw        only the content, byte for byte\n"
+	    "    --envelope   only the envelope and recipients (all that\n"
+	    "                 ctl_read_group may see)\n"
 	    "  delete ID      remove a message silently (--all-deferred: every\n"
 	    "                 deferred one)\n"
 	    "  bounce ID      return a message to its sender with a DSN\n"
@@ -196,7 +198,7 @@ cmd_id_verb(int fd, uint32_t type, const char *id)
 	return r;
 }
 
-enum show_mode { SHOW_ALL, SHOW_HEADERS, SHOW_BODY, SHOW_RAW };
+enum show_mode { SHOW_ALL, SHOW_HEADERS, SHOW_BODY, SHOW_RAW, SHOW_ENVELOPE };
 
 static int
 cmd_show(int fd, const char *id, enum show_mode mode)
@@ -222,7 +224,9 @@ cmd_show(int fd, const char *id, enum show_mode mode)
 	buf_init(&b);
 	ctl_content_init(&cc, mode == SHOW_HEADERS ? CTL_PART_HEADERS :
 	    mode == SHOW_BODY ? CTL_PART_BODY : CTL_PART_ALL);
-	if (pack_str(&b, id) == -1 || pack_u32(&b, 1) == -1) {
+	/* the envelope alone is what ctl_read_group may see */
+	if (pack_str(&b, id) == -1 ||
+	    pack_u32(&b, mode == SHOW_ENVELOPE ? 0 : 1) == -1) {
 		fprintf(stderr, "posternctl: out of memory\n");
 		return 1;
 	}
@@ -237,7 +241,8 @@ cmd_show(int fd, const char *id, enum show_mode mode)
 	}
 	nrcpt = env.nrcpt;
 	buf_reset(&b);
-	if (mode == SHOW_ALL && ctl_show_env_format(&b, &env, now) == -1)
+	if ((mode == SHOW_ALL || mode == SHOW_ENVELOPE) &&
+	    ctl_show_env_format(&b, &env, now) == -1)
 		goto oom;
 	ctl_show_env_free(&env);
 	ctl_out(&b);
@@ -250,7 +255,7 @@ cmd_show(int fd, const char *id, enum show_mode mode)
 			if (got >= nrcpt ||
 			    ctl_show_rcpt_unpack(m.data, m.len, &rc) == -1)
 				goto bad;
-			if (mode == SHOW_ALL &&
+			if ((mode == SHOW_ALL || mode == SHOW_ENVELOPE) &&
 			    ctl_show_rcpt_format(&b, &rc, now) == -1)
 				goto oom;
 			ctl_show_rcpt_free(&rc);
@@ -277,7 +282,8 @@ cmd_show(int fd, const char *id, enum show_mode mode)
 	    unpack_done(&u) == -1)
 		goto bad;
 	buf_reset(&b);
-	if (mode != SHOW_RAW && ctl_content_finish(&cc, &b) == -1)
+	if (mode != SHOW_RAW && mode != SHOW_ENVELOPE &&
+	    ctl_content_finish(&cc, &b) == -1)
 		goto oom;
 	ctl_out(&b);
 	ctl_content_free(&cc);
@@ -405,6 +411,7 @@ main(int argc, char **argv)
 		{ "headers", no_argument, NULL, 'H' },
 		{ "body", no_argument, NULL, 'B' },
 		{ "raw", no_argument, NULL, 'R' },
+		{ "envelope", no_argument, NULL, 'E' },
 		{ "offline", no_argument, NULL, 'O' },	/* issue 7b */
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -528,6 +535,9 @@ main(int argc, char **argv)
 				break;
 			case 'R':
 				smode = SHOW_RAW;
+				break;
+			case 'E':
+				smode = SHOW_ENVELOPE;
 				break;
 			case 'O':	/* issue 7b */
 				offline = 1;

@@ -537,7 +537,7 @@ out:
  * cannot (the reason printed).
  */
 static int
-serve_drop(const char *dir)
+serve_drop(const char *dir, int janitor)
 {
 	struct passwd	*pw;
 	struct dirent	*de;
@@ -575,8 +575,12 @@ serve_drop(const char *dir)
 		fprintf(stderr, "posternctl: %s: %s\n", dir, strerror(errno));
 		rv = -1;
 	}
-	if (rv == 0)
+	if (rv == 0) {
 		priv_drop(USER_QUEUE, NULL);
+		/* a change of uid clears it: set again (see serve()) */
+		if (janitor)
+			(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	}
 	return rv;
 }
 
@@ -630,7 +634,7 @@ serve(const char *dir, int fd, sigset_t oldmask)
 			close(m.fd);
 		/* posternctl asks only once the copy is complete */
 		if (!opened) {
-			switch (serve_drop(dir)) {
+			switch (serve_drop(dir, pid == 0)) {
 			case 0:
 				dropped = 1;
 				sp = spool_open(".");

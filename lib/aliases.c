@@ -77,7 +77,7 @@ aliases_parse(const char *path, const char *text, size_t len, struct aliases *al
 	const char	*p = text, *end = text + len, *nl, *colon, *bad;
 	struct alias	*cur = NULL, *nv;
 	size_t		 n, i, k;
-	int		 line = 0, nerr = 0;
+	int		 line = 0, nerr = 0, skip = 0;
 
 	al->v = NULL;
 	al->n = 0;
@@ -89,11 +89,18 @@ aliases_parse(const char *path, const char *text, size_t len, struct aliases *al
 			n--;
 		if (n == 0 || p[0] == '#') {
 			p = nl ? nl + 1 : end;
-			if (n == 0)
+			if (n == 0) {
 				cur = NULL;	/* a blank line ends continuations */
+				skip = 0;
+			}
 			continue;
 		}
 		bad = NULL;
+		if ((p[0] == ' ' || p[0] == '\t') && skip) {
+			/* continues a line already reported: dropped with it */
+			p = nl ? nl + 1 : end;
+			continue;
+		}
 		if (p[0] == ' ' || p[0] == '\t') {
 			if (cur == NULL)
 				bad = "continuation line without an alias";
@@ -130,7 +137,22 @@ aliases_parse(const char *path, const char *text, size_t len, struct aliases *al
 		if (bad) {
 			buf_appendf(err, "%s:%d: %s\n", path, line, bad);
 			nerr++;
-		}
+			/*
+			 * An alias with a bad line is dropped whole, with the
+			 * lines that continue it: a caller that keeps a file
+			 * with errors must never deliver half an alias, nor
+			 * hand a continuation to the alias before it.
+			 */
+			if (cur != NULL && al->n > 0 && cur == &al->v[al->n - 1] &&
+			    (p[0] == ' ' || p[0] == '\t' || cur->line == line)) {
+				free(cur->name);
+				strlist_free(&cur->targets);
+				al->n--;
+			}
+			cur = NULL;
+			skip = 1;
+		} else if (p[0] != ' ' && p[0] != '\t')
+			skip = 0;
 		p = nl ? nl + 1 : end;
 	}
 	if (al->n > 1)

@@ -945,6 +945,27 @@ task_failed_cb(evutil_socket_t fd, short ev, void *arg)
 	task_finish(t->job->m, t);
 }
 
+/*
+ * The child keeps only what it needs: it runs as the user (or writes as
+ * root), and the master's other descriptors (channels to the daemons,
+ * listeners, other jobs' messages) are none of its business.
+ */
+static void
+child_close_fds(int a, int b)
+{
+	int lo, hi;
+
+	if (b < 3)		/* nothing else to keep */
+		b = a;
+	lo = a < b ? a : b;
+	hi = a < b ? b : a;
+	if (lo > 3)
+		(void)close_range(3, (unsigned)lo - 1, 0);
+	if (hi > lo + 1)
+		(void)close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	(void)close_range((unsigned)hi + 1, ~0U, 0);
+}
+
 static void
 task_run(struct master *m, struct lj_task *t)
 {
@@ -980,6 +1001,7 @@ task_run(struct master *m, struct lj_task *t)
 		 * the admin's terminal (/dev/tty, TIOCSTI), as the daemons.
 		 */
 		(void)setsid();
+		child_close_fds(p[1], t->job->fd);
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);

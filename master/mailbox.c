@@ -25,14 +25,19 @@ static int
 errno_result(int e)
 {
 	switch (e) {
-	case ENOENT:
 	case ENOTDIR:
 	case ELOOP:
-	case EACCES:
 	case EPERM:
+		/* a symlink or a file where a folder should be, or a folder
+		 * that is not the user's (ensure_dir's EPERM): never better */
 		return MBOX_PERMFAIL;
 	default:
-		/* ENOSPC, EDQUOT, EIO, EAGAIN...: maybe better later */
+		/*
+		 * ENOENT and EACCES too, as Postfix's local(8) does: a home
+		 * folder on a mount that is not there yet must not bounce the
+		 * mail of every user; the queue lifetime ends a lasting case.
+		 * ENOSPC, EDQUOT, EIO, EAGAIN...: maybe better later.
+		 */
 		return MBOX_TEMPFAIL;
 	}
 }
@@ -104,12 +109,37 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* The folder a new entry was made in must be synced for it to last. */
+static int
+sync_parent(const char *path)
+{
+	char	 parent[PATH_MAX];
+	char	*slash;
+	int	 fd, r;
+
+	if (strlcpy(parent, path, sizeof(parent)) >= sizeof(parent) ||
+	    (slash = strrchr(parent, '/')) == NULL)
+		return 0;
+	if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
 static int
 ensure_dir(const char *path)
 {
 	struct stat st;
 
-	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+	if (mkdir(path, 0700) == 0) {
+		if (sync_parent(path) == -1)
+			return -1;
+	} else if (errno != EEXIST)
 		return -1;
 	if (lstat(path, &st) == -1)
 		return -1;
@@ -190,14 +220,16 @@ mbox_deliver_maildir(const char *dir, const struct mbox_msg *m,
 		return r;
 	}
 	unlink(tmp);
-	/* the new name must survive a crash too */
-	if ((dfd = open(sub[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		r = fsync(dfd);
-		close(dfd);
-		if (r == -1)
-			return fail(MBOX_TEMPFAIL, why, whysz, "maildir %s: fsync: %s",
-			    sub[1], strerror(errno));
-	}
+	/* the new name must survive a crash too; if it cannot be made
+	 * durable, try again later (a duplicate beats a loss) */
+	if ((dfd = open(sub[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return fail(MBOX_TEMPFAIL, why, whysz, "maildir %s: %s", sub[1],
+		    strerror(errno));
+	r = fsync(dfd);
+	close(dfd);
+	if (r == -1)
+		return fail(MBOX_TEMPFAIL, why, whysz, "maildir %s: fsync: %s",
+		    sub[1], strerror(errno));
 	snprintf(why, whysz, "delivered to maildir %s", new);
 	return MBOX_OK;
 }

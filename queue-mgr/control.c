@@ -454,6 +454,15 @@ ctl_show(struct ctl_client *cl, struct ipc_msg *msg)
 		return 0;
 	}
 	free(qid);
+	/* ctl_read_group sees where mail goes, not what it says */
+	if (content && !cl->admin) {
+		log_warn("control: uid %u asked for a message's content without "
+		    "being in admin_group; refused", (unsigned)cl->uid);
+		ctl_reply(cl, IPC_CTL_ERROR, "permission denied: message content "
+		    "is shown to root and admin_group only (show --envelope "
+		    "shows the rest)");
+		return 0;
+	}
 	buf_init(&b);
 	if (ctl_show_env(&b, m) == -1 || ipc_send_buf(cl->chan,
 	    IPC_CTL_SHOW_ENV, cl->reqid, -1, &b) == -1) {

@@ -140,10 +140,18 @@ def test_read_only_group_reads_but_may_not_change(make_postern, sink, ro_group, 
     postern.start()
     postern.ctl("pause", "outgoing")
     qid = send(postern, "alice@example.com", ["bob@example.com"], tag="read-only")
-    for verb in (["queue", "--json"], ["stats"], ["show", qid], ["trace", qid]):
+    for verb in (["queue", "--json"], ["stats"], ["show", "--envelope", qid],
+                 ["trace", qid]):
         r = as_nobody(postern, [ro_group], *verb)
         assert r.returncode == 0, (verb, r.stderr)
     assert qid in as_nobody(postern, [ro_group], "queue").stdout
+    env = as_nobody(postern, [ro_group], "show", "--envelope", qid).stdout
+    assert "bob@example.com" in env and "Subject" not in env
+    # what the mail says is for root and admin_group only
+    for verb in (["show", qid], ["show", "--body", qid], ["show", "--raw", qid]):
+        r = as_nobody(postern, [ro_group], *verb)
+        assert r.returncode == 1 and "permission denied" in r.stderr, (verb, r.stderr)
+    assert "Subject" in postern.ctl("show", qid).stdout
     for verb in (["flush"], ["hold", qid], ["delete", qid], ["requeue", qid],
                  ["log-level", "debug"], ["resume", "outgoing"], ["reload"]):
         r = as_nobody(postern, [ro_group], *verb)

@@ -156,6 +156,29 @@ test_errors_name_lines(void **state)
 }
 
 static void
+test_an_alias_with_a_bad_line_is_dropped_whole(void **state)
+{
+	struct aliases	 a2;
+	struct buf	 err;
+	const char	 bad[] = "first: x\n"
+	    "b@d: evil\n\t|/bin/evil\n"
+	    "half: y,\n\t\"open\n\tz\n"
+	    "last: w\n";
+
+	(void)state;
+	buf_init(&err);
+	assert_int_equal(aliases_parse("al", bad, sizeof(bad) - 1, &a2, &err), -1);
+	/* the bad name's continuation neither errs nor lands in "first" */
+	assert_int_equal(aliases_find(&a2, "first")->targets.n, 1);
+	/* a bad continuation drops its alias, not only the line */
+	assert_null(aliases_find(&a2, "half"));
+	assert_non_null(aliases_find(&a2, "last"));
+	assert_int_equal(a2.n, 2);
+	aliases_free(&a2);
+	buf_free(&err);
+}
+
+static void
 test_extension_is_cut_at_the_delimiter(void **state)
 {
 	char out[64];
@@ -181,6 +204,7 @@ main(void)
 		cmocka_unit_test(test_pipes_only_when_allowed),
 		cmocka_unit_test(test_quoted_commas_stay_inside),
 		cmocka_unit_test(test_errors_name_lines),
+		cmocka_unit_test(test_an_alias_with_a_bad_line_is_dropped_whole),
 		cmocka_unit_test(test_extension_is_cut_at_the_delimiter),
 	};
 	return cmocka_run_group_tests_name("lib_aliases", tests, setup, teardown);
