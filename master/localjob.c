@@ -1035,13 +1035,37 @@ task_run(struct master *m, struct lj_task *t)
 	}
 }
 
+/* Children running now for the same user (or alias command). */
+static size_t
+running_for(const struct lj_task *t)
+{
+	const struct lj_task	*r;
+	size_t			 n = 0;
+
+	for (r = lj.running; r != NULL; r = r->next)
+		if (r->kind == t->kind && r->what != NULL &&
+		    strcmp(r->what, t->what) == 0)
+			n++;
+	return n;
+}
+
+/*
+ * Starts waiting tasks up to the global limit, but at most
+ * local_delivery_per_user at once for one user or command: a user whose
+ * mailbox hangs (a held lock, a stalled file system) ties up that many
+ * children, not all of them. Later tasks for others go first meanwhile.
+ */
 static void
 task_start_some(struct master *m)
 {
-	struct lj_task *t;
+	struct lj_task *t, *next;
 
-	while (lj.nrunning < m->conf->local_delivery_concurrency &&
-	    (t = TAILQ_FIRST(&lj.waiting)) != NULL) {
+	for (t = TAILQ_FIRST(&lj.waiting); t != NULL &&
+	    lj.nrunning < m->conf->local_delivery_concurrency; t = next) {
+		next = TAILQ_NEXT(t, entry);
+		if (t->what != NULL && t->kind != T_PICKUP &&
+		    running_for(t) >= m->conf->local_delivery_per_user)
+			continue;
 		TAILQ_REMOVE(&lj.waiting, t, entry);
 		task_run(m, t);
 	}

@@ -216,3 +216,27 @@ def test_alias_command_runs_outside_the_masters_session(make_postern, clean_home
     wait_for(lambda: out.exists() and out.stat().st_size > 0, 20 * SLOW, "the command")
     fields = out.read_text().rsplit(")", 1)[1].split()
     assert int(fields[3]) != os.getsid(postern.proc.pid)
+
+
+def test_a_hanging_mailbox_ties_up_only_its_users_share(make_postern, clean_homes, tmp_path):
+    spool = tmp_path / "mail"
+    spool.mkdir()
+    os.chmod(spool, 0o1777)
+    open_up(spool)
+    postern = make_postern(f"mbox_users = ptest1\nmail_spool_directory = {spool}\n"
+                           "local_delivery_concurrency = 2\nlocal_delivery_per_user = 1\n")
+    # ptest1's mbox is locked (a fresh dot-lock): its delivery waits for it
+    lock = spool / "ptest1.lock"
+    lock.write_text("")
+    for i in range(3):
+        send(postern, "alice@example.com", ["ptest1@example.org"], MESSAGE)
+    wait_for(lambda: "ptest1" in subprocess.run(["ps", "-eo", "user:20"], capture_output=True,
+                                                  text=True).stdout,
+             10 * SLOW, "a delivery child waiting as ptest1")
+    # both slots would be ptest1's without the per-user limit; ptest2 goes on
+    send(postern, "alice@example.com", ["ptest2@example.org"], MESSAGE)
+    wait_maildir("ptest2", 1, timeout=10)
+    lock.unlink()
+    box = spool / "ptest1"
+    wait_for(lambda: box.exists() and box.read_bytes().count(b"\nFrom ") + 1 == 3
+             and box.read_bytes().startswith(b"From "), 30 * SLOW, "ptest1's three messages")
