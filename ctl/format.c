@@ -205,6 +205,20 @@ utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
+/*
+ * Code points that change how the rest of a line is shown without being
+ * seen: bidirectional overrides and isolates (a sender that reads
+ * backwards, "Trojan Source"), zero-width marks and joiners, the byte
+ * order mark, and the line and paragraph separators.
+ */
+static int
+invisible_format_char(uint32_t cp)
+{
+	return (cp >= 0x200b && cp <= 0x200f) ||
+	    (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
+}
+
 int
 ctl_term_safe(struct buf *b, const char *str)
 {
@@ -215,7 +229,8 @@ ctl_term_safe(struct buf *b, const char *str)
 	while (n > 0) {
 		l = utf8_seq(s, n, &cp);
 		/* C0, DEL and C1 controls could drive the admin's terminal */
-		if (l == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+		if (l == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0) ||
+		    invisible_format_char(cp)) {
 			if (buf_appendc(b, '?') == -1)
 				return -1;
 			l = l ? l : 1;
@@ -238,7 +253,7 @@ ctl_term_safe_bytes(struct buf *b, const void *data, size_t n)
 		l = utf8_seq(s, n, &cp);
 		/* a tab is harmless; content lines are full of them */
 		if (l == 0 || (cp < 0x20 && cp != '\t') ||
-		    (cp >= 0x7f && cp < 0xa0)) {
+		    (cp >= 0x7f && cp < 0xa0) || invisible_format_char(cp)) {
 			if (buf_appendc(b, '?') == -1)
 				return -1;
 			l = l ? l : 1;

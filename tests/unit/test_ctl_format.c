@@ -53,6 +53,19 @@ test_age_picks_two_largest_units(void **state)
 }
 
 static void
+test_terminal_text_hides_no_direction_or_zero_width_tricks(void **state)
+{
+	(void)state;
+	/* U+202E RIGHT-TO-LEFT OVERRIDE, U+200B ZERO WIDTH SPACE, U+2066,
+	 * U+FEFF: each shown as '?' so the admin sees what is there */
+	assert_string_equal(term("admin\xe2\x80\xaelmth.exe"), "admin?lmth.exe");
+	assert_string_equal(term("pay\xe2\x80\x8bpal@x"), "pay?pal@x");
+	assert_string_equal(term("\xe2\x81\xa6" "a\xef\xbb\xbf"), "?a?");
+	/* ordinary non-ASCII text stays */
+	assert_string_equal(term("J\xc3\xbcrgen \xe2\x82\xac"), "J\xc3\xbcrgen \xe2\x82\xac");
+}
+
+static void
 test_age_in_the_future_is_zero(void **state)
 {
 	char	 s[32];
@@ -323,6 +336,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_age_picks_two_largest_units),
 		cmocka_unit_test(test_age_in_the_future_is_zero),
+		cmocka_unit_test(test_terminal_text_hides_no_direction_or_zero_width_tricks),
 		cmocka_unit_test(test_size_scales_to_three_digits),
 		cmocka_unit_test(test_json_escapes_quotes_backslashes_and_controls),
 		cmocka_unit_test(test_json_replaces_bad_utf8),
