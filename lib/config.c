@@ -105,6 +105,7 @@ static const struct key global_keys[] = {
 	{ "destination_failure_limit", K_UINT, G(destination_failure_limit), "5", 0, 10000, NULL },
 	{ "delay_warning_time", K_SECS, G(delay_warning_time), "4h", 0, 365 * DAY, NULL },
 	{ "double_bounce_recipient", K_STR, G(double_bounce_recipient), "postmaster", 0, 0, NULL },
+	{ "delivery_job_timeout", K_SECS, G(delivery_job_timeout), "2h", 1, 7 * DAY, NULL },
 	/* == issue 4b (reverse DNS, DNSBL) global keys == */
 	{ "dns_check_timeout", K_MSECS, G(dns_check_timeout), "5s", 100, 60000, NULL },
 	/* == issue 7 (posternctl) global keys == */

@@ -151,6 +151,7 @@ struct config {
 	uint64_t	 destination_failure_limit;	/* 0 = never back off a destination */
 	uint64_t	 delay_warning_time;	/* seconds; 0 = off */
 	char		*double_bounce_recipient;	/* "" = log and drop */
+	uint64_t	 delivery_job_timeout;	/* seconds deliver may take to answer a job */
 	/* == issue 4b (reverse DNS, DNSBL) global fields == */
 	uint64_t	 dns_check_timeout;	/* milliseconds, connect-time DNS checks */
 	/* == issue 7 (posternctl) global fields == */

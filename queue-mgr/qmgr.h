@@ -209,6 +209,8 @@ struct qmsg	*sched_msg_new(void);
 void		 sched_msg_free(struct qmsg *);
 /* Rebuilds the index from the spool; -1 on a DB error. */
 int		 sched_load(void);
+/* The watchdog for jobs deliver never answers (delivery_job_timeout). */
+void		 sched_watch_start(void);
 /* A newly durable message: tried at once. Takes m. */
 void		 sched_add(struct qmsg *);
 struct qmsg	*sched_find(const char *qid);

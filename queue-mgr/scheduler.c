@@ -33,6 +33,7 @@ struct qjob {
 	struct qdest	*dest;
 	uint32_t	 nrcpt;
 	uint32_t	*idx;		/* into m->env.rcpts */
+	uint64_t	 sent;		/* unix seconds: for the watchdog */
 };
 
 static int
@@ -871,6 +872,7 @@ dispatch_job(struct qmsg *m, struct qdest *d, uint64_t now)
 	buf_free(&b);
 	for (k = 0; k < j->nrcpt; k++)
 		m->env.rcpts[j->idx[k]].inflight = 1;
+	j->sent = now;
 	RB_INSERT(jobs, &sched_jobs, j);
 	sched_njobs++;
 	m->njobs++;
@@ -1261,26 +1263,38 @@ sched_result(struct ipc_msg *msg)
 	sched_run();
 }
 
+/* A job that will get no result: its recipients wait a little, then go
+ * again (not an attempt: deliver failed, not the peer). */
+static void
+job_forget(struct qjob *j, uint64_t soon)
+{
+	uint32_t i;
+
+	RB_REMOVE(jobs, &sched_jobs, j);
+	for (i = 0; i < j->nrcpt; i++) {
+		struct qrcpt *r = &j->m->env.rcpts[j->idx[i]];
+
+		r->inflight = 0;
+		r->next_try = soon;
+	}
+	if (j->dest->active > 0)
+		j->dest->active--;
+	j->m->njobs--;
+	if (sched_njobs > 0)
+		sched_njobs--;
+	msg_due_update(j->m);
+	job_free(j);
+}
+
 void
 sched_deliver_lost(void)
 {
 	struct qjob	*j, *next;
 	uint64_t	 soon = (uint64_t)time(NULL) + SCHED_LOST_RETRY;
-	uint32_t	 i, n = 0;
+	uint32_t	 n = 0;
 
 	RB_FOREACH_SAFE(j, jobs, &sched_jobs, next) {
-		RB_REMOVE(jobs, &sched_jobs, j);
-		for (i = 0; i < j->nrcpt; i++) {
-			struct qrcpt *r = &j->m->env.rcpts[j->idx[i]];
-
-			r->inflight = 0;
-			r->next_try = soon;	/* not an attempt: deliver failed, not the peer */
-		}
-		if (j->dest->active > 0)
-			j->dest->active--;
-		j->m->njobs--;
-		msg_due_update(j->m);
-		job_free(j);
+		job_forget(j, soon);
 		n++;
 	}
 	sched_njobs = 0;
@@ -1581,6 +1595,58 @@ sched_msg_last_error(const struct qmsg *m)
 	return "";
 }
 
+/*
+ * deliver promises one result per job; a job it has not answered within
+ * delivery_job_timeout means a deliver bug or hang, and its recipients
+ * must not wait for a restart. They are tried again; a late result for
+ * the forgotten job is then ignored (a duplicate is possible, a loss is
+ * not).
+ */
+static struct event	*sched_watch_ev;
+
+static void
+sched_watch_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct qjob	*j, *next;
+	struct timeval	 tv;
+	uint64_t	 now = (uint64_t)time(NULL), limit, every;
+	uint32_t	 n = 0;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	limit = qmgr.conf->delivery_job_timeout;
+	RB_FOREACH_SAFE(j, jobs, &sched_jobs, next) {
+		if (now < j->sent + limit)
+			continue;
+		log_err("%s: deliver gave no answer for job %u in %llus; its %u "
+		    "recipient%s will be tried again", j->m->qid, j->id,
+		    (unsigned long long)(now - j->sent), j->nrcpt,
+		    j->nrcpt == 1 ? "" : "s");
+		job_forget(j, now + SCHED_LOST_RETRY);
+		n++;
+	}
+	/* look a few times per timeout, at least once a minute */
+	every = limit / 4 < 1 ? 1 : limit / 4 > 60 ? 60 : limit / 4;
+	tv.tv_sec = (time_t)every;
+	tv.tv_usec = 0;
+	evtimer_add(sched_watch_ev, &tv);
+	if (n > 0)
+		sched_run();
+}
+
+void
+sched_watch_start(void)
+{
+	if (sched_watch_ev == NULL &&
+	    (sched_watch_ev = evtimer_new(qmgr.base, sched_watch_cb,
+	    NULL)) == NULL) {
+		log_err("scheduler: no watchdog for unanswered jobs");
+		return;
+	}
+	sched_watch_cb(-1, 0, NULL);
+}
+
 void
 sched_shutdown(void)
 {
@@ -1601,6 +1667,10 @@ sched_shutdown(void)
 	if (sched_ev != NULL) {
 		event_free(sched_ev);
 		sched_ev = NULL;
+	}
+	if (sched_watch_ev != NULL) {
+		event_free(sched_watch_ev);
+		sched_watch_ev = NULL;
 	}
 	sched_policy_free(&sched_pol);
 }

@@ -730,6 +730,7 @@ qmgr_main(struct config *conf)
 		log_fatal("cannot open the spool");
 	if (sched_load() == -1)
 		log_fatal("cannot read the spool");
+	sched_watch_start();
 	if ((qmgr.master = ipc_chan_new(qmgr.base, DAEMON_MASTER_FD, "master",
 	    master_msg_cb, master_close_cb, NULL)) == NULL)
 		log_fatal("master channel");
