@@ -16,23 +16,8 @@ static char		vmap_path[DELIVER_PATH_MAX];
 void
 localdom_load(const struct config *conf)
 {
-	struct buf	 text, err;
-
 	strlcpy(vmap_path, conf->virtual_maps, sizeof(vmap_path));
-	if (conf->virtual_maps[0] == '\0')
-		return;
-	buf_init(&text);
-	buf_init(&err);
-	/* only the domains matter here; the master checks owner and entries */
-	if (config_read_file(conf->virtual_maps, &text) == -1)
-		log_warn("deliver: virtual_maps %s: %s", conf->virtual_maps,
-		    strerror(errno));
-	else if (addr_map_parse(conf->virtual_maps, text.p ? text.p : "",
-	    text.len, 1, &vmap, &err) == -1)
-		log_warn("deliver: virtual_maps %s has errors; its domains "
-		    "may be incomplete", conf->virtual_maps);
-	buf_free(&text);
-	buf_free(&err);
+	addr_map_load_domains(conf->virtual_maps, &vmap, "deliver");
 }
 
 void

@@ -1,5 +1,6 @@
 /* aliases(5): parsing an aliases file and expanding a local part through it. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -8,6 +9,8 @@
 #include <bsd/string.h>
 
 #include "aliases.h"
+#include "config.h"
+#include "log.h"
 
 #define ALIAS_NAME_MAX	64
 
@@ -481,4 +484,24 @@ addr_map_has_domain(const struct addr_map *map, const char *domain)
 		    strcasecmp(at + 1, domain) == 0)
 			return 1;
 	return 0;
+}
+
+void
+addr_map_load_domains(const char *path, struct addr_map *map, const char *who)
+{
+	struct buf	 text, err;
+
+	if (path[0] == '\0')
+		return;
+	buf_init(&text);
+	buf_init(&err);
+	if (config_read_file(path, &text) == -1)
+		log_warn("%s: virtual_maps %s: %s; its domains are not ours", who,
+		    path, strerror(errno));
+	else if (addr_map_parse(path, text.p ? text.p : "", text.len, 1, map,
+	    &err) == -1)
+		log_warn("%s: virtual_maps %s has errors; its domains may be "
+		    "incomplete", who, path);
+	buf_free(&text);
+	buf_free(&err);
 }

@@ -71,5 +71,12 @@ const struct alias *addr_map_find(const struct addr_map *, const char *local,
 	    const char *domain);
 /* 1 when some key of the map is in domain. */
 int	addr_map_has_domain(const struct addr_map *, const char *domain);
+/*
+ * Reads a virtual_maps file for its domains (smtpd and deliver do, as root
+ * before chroot; the master checks its entries and owner). Problems are
+ * logged under who; what could be read is kept.
+ */
+void	addr_map_load_domains(const char *path, struct addr_map *,
+	    const char *who);
 
 #endif
