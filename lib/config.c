@@ -91,6 +91,7 @@ static const struct key global_keys[] = {
 	{ "local_delivery_concurrency", K_UINT, G(local_delivery_concurrency), "10", 1, 1000, NULL },
 	{ "local_delivery_timeout", K_SECS, G(local_delivery_timeout), "10m", 1, DAY, NULL },
 	{ "local_delivery_per_user", K_UINT, G(local_delivery_per_user), "2", 1, 1000, NULL },
+	{ "local_fanout_limit", K_UINT, G(local_fanout_limit), "1000", 1, 100000, NULL },
 	{ "submit_trusted_group", K_STR, G(submit_trusted_group), "", 0, 0, NULL },
 	{ "submit_max_size", K_SIZE, G(submit_max_size), "35M", 1024, 1ULL << 32, NULL },
 	{ "pam_confdir", K_STR, G(pam_confdir), "", 0, 0, NULL },

@@ -137,6 +137,7 @@ struct config {
 	uint64_t	 local_delivery_concurrency;	/* children at once */
 	uint64_t	 local_delivery_timeout;	/* seconds per child */
 	uint64_t	 local_delivery_per_user;	/* children at once for one user or command */
+	uint64_t	 local_fanout_limit;	/* local deliveries one message may become */
 	char		*submit_trusted_group;	/* may set the sender with -f; "" = root only */
 	uint64_t	 submit_max_size;	/* postern-sendmail's largest message */
 	char		*pam_confdir;		/* "" = the system's /etc/pam.d */

@@ -41,6 +41,7 @@
 #define LJ_REPLY_MAX	256
 #define LJ_FWD_DEPTH	4			/* .forward -> .forward ... */
 
+
 enum task_kind { T_MAILBOX, T_PIPE, T_PICKUP };
 
 struct lj_job;
@@ -82,6 +83,7 @@ struct lj_job {
 	struct lj_rcpt		*r;
 	size_t			 nrcpt;
 	size_t			 tasks;		/* not yet reported */
+	uint64_t		 made;		/* tasks made in all (local_fanout_limit) */
 	struct strlist		 remote;	/* for the pickup */
 	int			 pickup_done;
 	struct strlist		 loops;		/* Delivered-To values in it */
@@ -1077,6 +1079,22 @@ task_add(struct lj_job *j, int kind, size_t rcpt, const char *what,
 {
 	struct lj_task *t;
 
+	/*
+	 * local_fanout_limit: accounts whose .forward files name each other
+	 * would otherwise multiply one message at each level.
+	 */
+	if (kind != T_PICKUP && j->made >= j->m->conf->local_fanout_limit) {
+		if (j->made++ == j->m->conf->local_fanout_limit)
+			log_warn("%s: more than %llu local deliveries for one "
+			    "message (aliases, .forward); the rest refused",
+			    j->qid,
+			    (unsigned long long)j->m->conf->local_fanout_limit);
+		rcpt_note(&j->r[rcpt], MBOX_PERMFAIL, "554 5.4.6 too many "
+		    "local deliveries for one message (alias or .forward loop?)");
+		return;
+	}
+	if (kind != T_PICKUP)
+		j->made++;
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
 	    (what != NULL && (t->what = strdup(what)) == NULL)) {
 		free(t);

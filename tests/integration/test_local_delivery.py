@@ -240,3 +240,14 @@ def test_a_hanging_mailbox_ties_up_only_its_users_share(make_postern, clean_home
     box = spool / "ptest1"
     wait_for(lambda: box.exists() and box.read_bytes().count(b"\nFrom ") + 1 == 3
              and box.read_bytes().startswith(b"From "), 30 * SLOW, "ptest1's three messages")
+
+
+def test_fanout_beyond_the_limit_is_refused(make_postern, clean_homes, tmp_path):
+    al = root_file(tmp_path / "aliases", "team: ptest1, ptest2, ptest3\n")
+    postern = make_postern(f"aliases = {al}\nlocal_fanout_limit = 2\n")
+    send(postern, "alice@example.com", ["team@example.org"], MESSAGE)
+    wait_for(lambda: "more than 2 local deliveries for one message" in postern.log_text(),
+             20 * SLOW, "the fan-out refusal in the log")
+    wait_for(lambda: postern.queue() == [], 20 * SLOW, "the queue to empty")
+    got = [u for u in ("ptest1", "ptest2", "ptest3") if maildir_new(u)]
+    assert len(got) == 2, got
