@@ -135,8 +135,9 @@ ctl_stats_format(struct buf *b, const struct ctl_stats *s)
 	else
 		r |= buf_appendf(b, "Sessions:   unknown (smtpd has not "
 		    "reported)\n");
-	r |= buf_appendf(b, "Since start (%s ago):%*s per minute\n", up,
-	    (int)(strlen(up) < 12 ? 12 - strlen(up) : 0), "");
+	/* "per minute" ends where count_line's last column does (37) */
+	r |= buf_appendf(b, "Since start (%s ago):%*s\n", up,
+	    (int)(strlen(up) < 7 ? 18 - strlen(up) : 11), "per minute");
 	r |= count_line(b, "accepted", s->n_accepted, s);
 	r |= count_line(b, "delivered", s->n_delivered, s);
 	r |= count_line(b, "deferred", s->n_deferred, s);
