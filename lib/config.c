@@ -77,6 +77,7 @@ static const struct key global_keys[] = {
 	{ "sender_discard", K_LIST, G(sender_discard), "", 0, 0, NULL },
 	{ "reject_null_sender_multi_rcpt", K_ENUM, G(reject_null_sender_multi_rcpt), "no", 0, 0, (const char *const[]){ "no", "yes", NULL } },
 	/* == issue 8 (local delivery, submission) global keys == */
+	{ "local_hostname", K_ENUM, G(local_hostname), "yes", 0, 0, (const char *const[]){ "no", "yes", NULL } },
 	{ "recipient_delimiter", K_STR, G(recipient_delimiter), "+", 0, 0, NULL },
 	{ "virtual_maps", K_STR, G(virtual_maps), "", 0, 0, NULL },
 	{ "relay_recipients", K_STR, G(relay_recipients), "", 0, 0, NULL },
@@ -133,6 +134,8 @@ static const struct key listener_keys[] = {
 	{ "max_message_size", K_SIZE, L(max_message_size), "35M", 1024, 1ULL << 32, NULL },
 	{ "max_recipients", K_UINT, L(max_recipients), "100", 1, 100000, NULL },
 	/* == issue 4 (policy) listener keys == */
+	{ "auth_relay", K_ENUM, L(auth_relay), "yes", 0, 0, (const char *const[]){ "no", "yes", NULL } },
+	{ "tls_ciphers", K_STR, L(tls_ciphers), "ECDHE+AESGCM:ECDHE+CHACHA20", 0, 0, NULL },
 	{ "recipient_check", K_ENUM, L(recipient_check), "yes", 0, 0, (const char *const[]){ "no", "yes", NULL } },
 	{ "sender_login_match", K_ENUM, L(sender_login_match), "no", 0, 0, (const char *const[]){ "no", "yes", NULL } },
 	/* == issue 4b (reverse DNS, DNSBL) listener keys == */
@@ -852,6 +855,15 @@ check_config(struct parser *p, struct config *c)
 	}
 }
 
+/* issue 8: appends d to a local_domains list unless it already matches; -1 when out of memory. */
+static int
+add_local_domain(struct strlist *l, const char *d)
+{
+	if (domain_list_match(l, d))
+		return 0;
+	return strlist_add(l, d, strlen(d));
+}
+
 struct config *
 config_parse_buf(const char *path, const char *text, size_t len, struct buf *err)
 {
@@ -995,6 +1007,11 @@ config_parse_buf(const char *path, const char *text, size_t len, struct buf *err
 		if ((c->helo_name = strdup(c->hostname)) == NULL)
 			goto oom2;
 	}
+	/* issue 8: a bare user name is qualified with hostname (Postfix's mydestination) */
+	if (c->local_hostname && (add_local_domain(&c->local_domains,
+	    c->hostname) == -1 || add_local_domain(&c->local_domains,
+	    "localhost") == -1))
+		goto oom2;
 	check_config(&p, c);
 	if (p.nerr) {
 		config_free(c);

@@ -53,6 +53,8 @@ struct listener_conf {
 	uint64_t	 max_message_size;	/* bytes */
 	uint64_t	 max_recipients;
 	/* == issue 4 (policy) listener fields == */
+	int		 auth_relay;		/* 1: AUTH users may relay anywhere */
+	char		*tls_ciphers;		/* OpenSSL list for TLS 1.2 */
 	int		 recipient_check;	/* 1: ask the master at RCPT */
 	int		 sender_login_match;	/* 1: AUTH user owns the sender */
 	/* == issue 4b (reverse DNS, DNSBL) listener fields == */
@@ -123,6 +125,7 @@ struct config {
 	struct strlist	 sender_discard;	/* 250, then dropped */
 	int		 reject_null_sender_multi_rcpt;	/* 1: "<>" gets one RCPT */
 	/* == issue 8 (local delivery, submission) global fields == */
+	int		 local_hostname;	/* 1: hostname, localhost are local domains */
 	char		*recipient_delimiter;	/* "+"; "" = no extensions */
 	char		*virtual_maps;		/* "user@dom target, ..." file; "" = none */
 	char		*relay_recipients;	/* valid relay addresses file; "" = any */

@@ -57,6 +57,14 @@ tls_check_config(const struct config *c, struct buf *err)
 			buf_appendf(err, "%s: %s\n", c->path, why);
 			return nerr + 1;
 		}
+		/* issue 4: smtpd builds its context late; refuse a bad list now */
+		if (l->tls_ciphers[0] != '\0' &&
+		    SSL_CTX_set_cipher_list(ctx, l->tls_ciphers) != 1) {
+			ssl_reason(why, sizeof(why));
+			buf_appendf(err, "%s:%d: listener %s: tls_ciphers %s: %s\n",
+			    c->path, l->line, l->name, l->tls_ciphers, why);
+			nerr++;
+		}
 		if (SSL_CTX_use_certificate_chain_file(ctx, l->cert) != 1) {
 			ssl_reason(why, sizeof(why));
 			buf_appendf(err, "%s:%d: listener %s: cert %s: %s\n",

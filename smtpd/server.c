@@ -230,6 +230,7 @@ server_listener_config(struct listener *l, const struct config *conf)
 	l->max_received_headers = lc->max_received_headers;
 	l->recipient_check = lc->recipient_check;
 	l->sender_login_match = lc->sender_login_match;
+	l->auth_relay = lc->auth_relay;
 	if (cmd_ext_mask(&lc->disable_extensions, &l->ext, &bad) == -1)
 		log_warn("listener %s: disable_extensions: unknown extension "
 		    "'%s' ignored", l->name, bad);
@@ -626,7 +627,8 @@ tls_cert(struct smtpd *env, struct ipc_msg *m)
 		log_err("master: bad TLS_CERT message, ignored");
 		return;
 	}
-	if (tls_set_cert(index, pem, len) == -1)
+	if (tls_set_cert_ciphers(index, pem, len,
+	    env->conf->listeners[index].tls_ciphers) == -1)
 		log_warn("listener %s: unusable certificate; no TLS",
 		    env->conf->listeners[index].name);
 }

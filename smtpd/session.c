@@ -1047,8 +1047,9 @@ cmd_rcpt(struct session *s, const char *args)
 		count_error(s);
 		return;
 	}
+	/* auth_relay = no: a password alone does not open the relay */
 	v = policy_rcpt_session(s->env->conf, (struct sockaddr *)&s->ss,
-	    s->auth, &rp.to);
+	    s->auth && s->l->auth_relay, &rp.to);
 	if (v == POLICY_ROUTING) {
 		log_info("reject: RCPT from unknown[%s]: 553 5.1.3 <%s>: "
 		    "routing characters in the local part; from=<%s> to=<%s> "

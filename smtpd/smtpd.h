@@ -67,6 +67,7 @@ struct listener {
 	uint64_t		 max_received_headers;
 	int			 recipient_check;	/* issue 4 policy */
 	int			 sender_login_match;
+	int			 auth_relay;	/* 1: AUTH opens the relay */
 	unsigned		 ext;		/* EXT_* offered */
 	struct cidrlist		 allow;
 	struct cidrlist		 deny;

@@ -52,6 +52,14 @@ log_ssl_errors(const char *what, uint32_t idx)
 int
 tls_set_cert(uint32_t idx, const void *pem, size_t len)
 {
+	return tls_set_cert_ciphers(idx, pem, len, NULL);
+}
+
+/* ciphers: the listener's tls_ciphers (TLS 1.2); NULL or "" = ours */
+int
+tls_set_cert_ciphers(uint32_t idx, const void *pem, size_t len,
+    const char *ciphers)
+{
 	struct tls_slot	 t = { NULL, NULL };
 	BIO		*bio = NULL;
 	X509		*x = NULL, *extra;
@@ -63,7 +71,8 @@ tls_set_cert(uint32_t idx, const void *pem, size_t len)
 	    (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL ||
 	    (t.ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(t.ctx, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_set_cipher_list(t.ctx, TLS12_CIPHERS) != 1 ||
+	    SSL_CTX_set_cipher_list(t.ctx, ciphers != NULL &&
+	    ciphers[0] != '\0' ? ciphers : TLS12_CIPHERS) != 1 ||
 	    SSL_CTX_use_certificate(t.ctx, x) != 1)
 		goto out;
 	while ((extra = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {

@@ -8,6 +8,7 @@
 
 /* tls.c: IPC_TLS_CERT: builds (or rebuilds) the listener's context. */
 int	 tls_set_cert(uint32_t idx, const void *pem, size_t len);
+int	 tls_set_cert_ciphers(uint32_t, const void *, size_t, const char *);
 /* The listener's context, NULL when it has no certificate (yet). */
 SSL_CTX	*tls_ctx(uint32_t idx);
 void	 tls_free_all(void);

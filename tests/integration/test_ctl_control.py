@@ -37,6 +37,7 @@ def test_log_level_reaches_every_daemon_until_reload(postern, sink):
     assert r.returncode == 2 and "usage" in r.stderr
     t, data = ctl_request(postern, "IPC_CTL_LOG_LEVEL", ipc.Packer().u32(9))
     assert t == "IPC_CTL_ERROR" and b"malformed" in data
+    assert "control: malformed CTL_" in postern.log_text()  # refused and logged
 
 
 def test_reload_reports_the_outcome(postern):
@@ -271,3 +272,37 @@ def test_read_only_group_is_refused_every_other_request(make_postern, sink, ro_g
     assert e["id"] == qid and e["state"] != "held"
     assert greeting(postern).startswith("220")
     assert "log level set" not in postern.log_text()
+
+
+ADMIN = "pstn-admin-test"
+
+
+@pytest.fixture
+def admin_group():
+    subprocess.run(["groupdel", ADMIN], capture_output=True)
+    subprocess.run(["groupadd", "--system", ADMIN], check=True)
+    yield grp.getgrnam(ADMIN).gr_gid
+    subprocess.run(["groupdel", ADMIN], capture_output=True)
+
+
+def test_admin_group_member_may_do_everything(make_postern, sink, admin_group, tmp_path):
+    postern = make_postern(extra=f"admin_group = {ADMIN}\n", start=False)
+    p = tmp_path
+    while p != p.parent and not os.stat(p).st_mode & 0o001:
+        os.chmod(p, os.stat(p).st_mode | 0o011)
+        p = p.parent
+    os.chmod(postern.conf, 0o644)
+    postern.start()
+    postern.ctl("pause", "outgoing")
+    qid = send(postern, "alice@example.com", ["bob@example.com"], tag="admin-group")
+    # not root, but in admin_group: the write verbs and the content too
+    for verb in (["hold", qid], ["release", qid], ["show", qid], ["stats"],
+                 ["resume", "outgoing"]):
+        r = as_nobody(postern, [admin_group], *verb)
+        assert r.returncode == 0, (verb, r.stderr)
+        if verb[0] == "show":
+            assert "Subject: admin-group" in r.stdout
+    sink.wait_messages(1)
+    # the same user outside the group: refused at the socket
+    r = as_nobody(postern, [], "stats")
+    assert r.returncode == 1 and "permission denied" in r.stderr

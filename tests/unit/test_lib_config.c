@@ -33,10 +33,36 @@ test_empty_file_gives_safe_defaults(void **state)
 	assert_int_equal(c->queue_max_backoff, 3600);
 	assert_int_equal(c->max_queue_lifetime, 5 * 86400);
 	assert_int_equal(c->commit_wait, 2);
-	assert_int_equal(c->local_domains.n, 0);
+	/* issue 8: local_hostname = yes makes hostname and localhost local */
+	assert_int_equal(c->local_hostname, 1);
+	assert_true(domain_list_match(&c->local_domains, c->hostname));
+	assert_true(domain_list_match(&c->local_domains, "LocalHost"));
+	assert_true(c->local_domains.n <= 2);
 	assert_string_equal(c->relayhost, "");
 	assert_true(c->hostname[0] != '\0');
 	assert_string_equal(c->helo_name, c->hostname);
+	config_free(c);
+	buf_free(&err);
+}
+
+/* issue 8: hostname counts once, and local_hostname = no keeps the list as written */
+static void
+test_local_hostname_adds_hostname_and_localhost_once(void **state)
+{
+	struct buf	 err;
+	struct config	*c = parse("hostname = MX.Example.org\n"
+	    "local_domains = mx.example.org other.example\n", &err);
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->local_domains.n, 3);
+	assert_string_equal(c->local_domains.v[2], "localhost");
+	config_free(c);
+	buf_free(&err);
+	c = parse("hostname = mx.example.org\nlocal_hostname = no\n", &err);
+	assert_non_null(c);
+	assert_int_equal(c->local_domains.n, 0);
+	assert_false(domain_list_match(&c->local_domains, "mx.example.org"));
 	config_free(c);
 	buf_free(&err);
 }
@@ -321,6 +347,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_file_gives_safe_defaults),
 		cmocka_unit_test(test_listener_and_route_blocks),
+		cmocka_unit_test(test_local_hostname_adds_hostname_and_localhost_once),
 		cmocka_unit_test(test_unknown_key_names_file_and_line),
 		cmocka_unit_test(test_every_error_is_reported),
 		cmocka_unit_test(test_listen_address_must_be_numeric),
