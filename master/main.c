@@ -111,6 +111,7 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	log_init("postern", 1);
+	tls_check_absent_ok = check;	/* issue 4 */
 
 	buf_init(&err);
 	/* the text validated here is the text every child will run with */

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,8 @@
 #include "tls.h"
 
 #define TLS_MAX_DIGEST	64
+
+int	tls_check_absent_ok;	/* issue 4 */
 
 static void
 ssl_reason(char *out, size_t outsz)
@@ -64,6 +67,15 @@ tls_check_config(const struct config *c, struct buf *err)
 			buf_appendf(err, "%s:%d: listener %s: tls_ciphers %s: %s\n",
 			    c->path, l->line, l->name, l->tls_ciphers, why);
 			nerr++;
+		}
+		/* issue 4: -n on a machine not yet given its certificate */
+		if (tls_check_absent_ok && stat(l->cert, &st) == -1 &&
+		    errno == ENOENT && stat(l->key, &st) == -1 && errno == ENOENT) {
+			printf("postern: listener %s: cert %s and key %s do not "
+			    "exist yet; postern will not start without them\n",
+			    l->name, l->cert, l->key);
+			SSL_CTX_free(ctx);
+			continue;
 		}
 		if (SSL_CTX_use_certificate_chain_file(ctx, l->cert) != 1) {
 			ssl_reason(why, sizeof(why));

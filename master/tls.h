@@ -21,6 +21,9 @@ struct tls_keys {
 /* Every listener with tls != none has a cert chain and a key that load and
  * match; errors as "file:line: ..." appended to err. Returns their count. */
 int	tls_check_config(const struct config *, struct buf *err);
+/* issue 4: postern -n only; cert and key both absent is a note, not an
+ * error, so the shipped example (paths under /etc/postern) checks clean. */
+extern int tls_check_absent_ok;
 int	tls_load_keys(const struct config *, struct tls_keys *);
 void	tls_keys_free(struct tls_keys *);
 /* IPC_TLS_CERT to smtpd for every listener with TLS. */

@@ -18,6 +18,7 @@
 
 #include "bs.h"
 #include "config.h"
+#include "mailq.h"
 #include "message.h"
 #include "pickup.h"
 #include "submit.h"
@@ -208,7 +209,7 @@ main(int argc, char **argv)
 	argv += optind;
 	if (mode == MODE_LIST) {
 		/* mailq's listing comes from posternctl, installed beside us */
-		execlp("posternctl", "mailq", "-C", conf, (char *)NULL);
+		sm_exec_mailq(conf);
 		die(EX_UNAVAILABLE, "posternctl: %s", strerror(errno));
 	}
 	if (mode == MODE_ALIASES)
