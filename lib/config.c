@@ -331,8 +331,8 @@ cidr_parse(const char *s, struct cidr *c)
 	return 0;
 }
 
-static int
-prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
+int
+cidr_prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
 {
 	unsigned	 bytes = bits / 8, rem = bits % 8;
 	uint8_t		 mask;
@@ -353,15 +353,15 @@ cidr_match_addr(const struct cidr *c, const struct sockaddr *sa)
 
 	if (sa->sa_family == AF_INET) {
 		a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
-		return c->family == AF_INET && prefix_eq(c->addr, a, c->prefix);
+		return c->family == AF_INET && cidr_prefix_eq(c->addr, a, c->prefix);
 	}
 	if (sa->sa_family == AF_INET6) {
 		a = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
 		if (c->family == AF_INET6)
-			return prefix_eq(c->addr, a, c->prefix);
+			return cidr_prefix_eq(c->addr, a, c->prefix);
 		/* an IPv4 client seen through a dual-stack socket */
 		return memcmp(a, v4mapped, 12) == 0 &&
-		    prefix_eq(c->addr, a + 12, c->prefix);
+		    cidr_prefix_eq(c->addr, a + 12, c->prefix);
 	}
 	return 0;
 }

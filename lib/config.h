@@ -195,6 +195,8 @@ const struct route_conf *config_route_for_domain(const struct config *,
 int	cidr_parse(const char *, struct cidr *);
 int	cidr_match_addr(const struct cidr *, const struct sockaddr *);
 int	cidrlist_match(const struct cidrlist *, const struct sockaddr *);
+/* The first bits of a and b agree. */
+int	cidr_prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits);
 
 /*
  * "host", "host:port", "[host]:port", "[v6addr]:port", "v4:port".

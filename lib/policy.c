@@ -29,20 +29,6 @@ v6_unique_local(const struct cidr *c)
 	return c->prefix >= 7 && (c->addr[0] & 0xfe) == 0xfc;
 }
 
-/* The first bits of a and b agree. */
-static int
-same_prefix(const uint8_t *a, const uint8_t *b, unsigned bits)
-{
-	unsigned	 bytes = bits / 8, rem = bits % 8;
-	uint8_t		 mask;
-
-	if (memcmp(a, b, bytes) != 0)
-		return 0;
-	if (rem == 0)
-		return 1;
-	mask = (uint8_t)(0xff << (8 - rem));
-	return (a[bytes] & mask) == (b[bytes] & mask);
-}
 
 /*
  * A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d, and an IPv6
@@ -55,7 +41,7 @@ wide_v4_mapped(const struct cidr *c)
 	static const uint8_t mapped[12] = { 0,0,0,0,0,0,0,0,0,0,0xff,0xff };
 
 	if (c->prefix <= 96)
-		return same_prefix(c->addr, mapped, c->prefix);
+		return cidr_prefix_eq(c->addr, mapped, c->prefix);
 	return memcmp(c->addr, mapped, sizeof(mapped)) == 0 &&
 	    c->prefix - 96 < WIDE_V4_PREFIX;
 }

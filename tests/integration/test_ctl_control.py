@@ -124,6 +124,18 @@ def ro_group():
     subprocess.run(["groupdel", GROUP], capture_output=True)
 
 
+def started_for_others(make_postern, tmp_path, extra):
+    """A suite whose folders and config another user (nobody) may reach."""
+    postern = make_postern(extra=extra, start=False)
+    p = tmp_path
+    while p != p.parent and not os.stat(p).st_mode & 0o001:
+        os.chmod(p, os.stat(p).st_mode | 0o011)
+        p = p.parent
+    os.chmod(postern.conf, 0o644)
+    postern.start()
+    return postern
+
+
 def as_nobody(postern, groups, *args):
     nobody = pwd.getpwnam("nobody")
     return subprocess.run([str(BUILD / "posternctl"), "-f", str(postern.conf), *args],
@@ -132,13 +144,7 @@ def as_nobody(postern, groups, *args):
 
 
 def test_read_only_group_reads_but_may_not_change(make_postern, sink, ro_group, tmp_path):
-    postern = make_postern(extra=f"ctl_read_group = {GROUP}\n", start=False)
-    p = tmp_path
-    while p != p.parent and not os.stat(p).st_mode & 0o001:
-        os.chmod(p, os.stat(p).st_mode | 0o011)
-        p = p.parent
-    os.chmod(postern.conf, 0o644)
-    postern.start()
+    postern = started_for_others(make_postern, tmp_path, f"ctl_read_group = {GROUP}\n")
     postern.ctl("pause", "outgoing")
     qid = send(postern, "alice@example.com", ["bob@example.com"], tag="read-only")
     for verb in (["queue", "--json"], ["stats"], ["show", "--envelope", qid],
@@ -189,12 +195,7 @@ sys.stdin.read()
 
 def test_read_only_group_cannot_take_every_control_slot(make_postern, ro_group, tmp_path):
     """A ctl_read_group member holding connections open never locks root out."""
-    postern = make_postern(extra=f"ctl_read_group = {GROUP}\n", start=False)
-    p = tmp_path
-    while p != p.parent and not os.stat(p).st_mode & 0o001:
-        os.chmod(p, os.stat(p).st_mode | 0o011)
-        p = p.parent
-    postern.start()
+    postern = started_for_others(make_postern, tmp_path, f"ctl_read_group = {GROUP}\n")
     nobody = pwd.getpwnam("nobody")
     hog = subprocess.Popen(["/usr/bin/python3", "-c", HOG, str(postern.spool / "run" / "control"),
                             str(ipc.__file__).rsplit("/", 1)[0], "80"],
@@ -245,12 +246,7 @@ for t, payload in reqs:
 def test_read_only_group_is_refused_every_other_request(make_postern, sink, ro_group, tmp_path):
     """Every request type but the four read-only ones, raw on the socket (the
     policy test with its passed fd too), is refused to ctl_read_group and changes nothing."""
-    postern = make_postern(extra=f"ctl_read_group = {GROUP}\n", start=False)
-    p = tmp_path
-    while p != p.parent and not os.stat(p).st_mode & 0o001:
-        os.chmod(p, os.stat(p).st_mode | 0o011)
-        p = p.parent
-    postern.start()
+    postern = started_for_others(make_postern, tmp_path, f"ctl_read_group = {GROUP}\n")
     postern.ctl("pause", "outgoing")
     qid = send(postern, "alice@example.com", ["bob@example.com"], tag="ro-raw")
     nobody = pwd.getpwnam("nobody")
@@ -286,13 +282,7 @@ def admin_group():
 
 
 def test_admin_group_member_may_do_everything(make_postern, sink, admin_group, tmp_path):
-    postern = make_postern(extra=f"admin_group = {ADMIN}\n", start=False)
-    p = tmp_path
-    while p != p.parent and not os.stat(p).st_mode & 0o001:
-        os.chmod(p, os.stat(p).st_mode | 0o011)
-        p = p.parent
-    os.chmod(postern.conf, 0o644)
-    postern.start()
+    postern = started_for_others(make_postern, tmp_path, f"admin_group = {ADMIN}\n")
     postern.ctl("pause", "outgoing")
     qid = send(postern, "alice@example.com", ["bob@example.com"], tag="admin-group")
     # not root, but in admin_group: the write verbs and the content too
