@@ -100,47 +100,15 @@ ctl_offline_next_try(const struct qenv *e)
 const char *
 ctl_offline_last_error(const struct qenv *e)
 {
-	uint32_t	 i;
-
-	for (i = 0; i < e->nrcpt; i++)
-		if (e->rcpts[i].state == QRCPT_PENDING &&
-		    e->rcpts[i].last_reply[0] != '\0')
-			return e->rcpts[i].last_reply;
-	return "";
+	return record_last_error(e);
 }
 
 int
 ctl_offline_entry(struct buf *b, const char *qid, const struct qenv *e)
 {
-	size_t		 countoff;
-	uint32_t	 i, n = 0;
-	uint8_t		*p;
-
-	if (pack_str(b, qid) == -1 || pack_u64(b, e->arrival) == -1 ||
-	    pack_u64(b, e->size) == -1 || pack_str(b, e->sender) == -1 ||
-	    pack_u32(b, ctl_offline_state(e)) == -1 ||
-	    pack_u64(b, ctl_offline_next_try(e)) == -1 ||
-	    pack_str(b, ctl_offline_last_error(e)) == -1)
-		return -1;
-	countoff = b->len;
-	if (pack_u32(b, 0) == -1)
-		return -1;
-	for (i = 0; i < e->nrcpt; i++) {
-		const struct qrcpt *r = &e->rcpts[i];
-
-		/* a frame has a size limit; a huge list is cut short (as live) */
-		if (b->len + 4 + strlen(r->addr) + 4 > IPC_MAX_PAYLOAD)
-			break;
-		if (pack_str(b, r->addr) == -1 || pack_u32(b, r->state) == -1)
-			return -1;
-		n++;
-	}
-	p = (uint8_t *)b->p + countoff;
-	p[0] = (uint8_t)n;
-	p[1] = (uint8_t)(n >> 8);
-	p[2] = (uint8_t)(n >> 16);
-	p[3] = (uint8_t)(n >> 24);
-	return 0;
+	/* the very packer queue-mgr uses: the same bytes, live or not */
+	return record_pack_entry(b, qid, e, ctl_offline_state(e),
+	    ctl_offline_next_try(e));
 }
 
 int

@@ -220,35 +220,8 @@ ctl_reply(struct ctl_client *cl, uint32_t type, const char *text)
 static int
 ctl_entry(struct buf *b, const struct qmsg *m)
 {
-	size_t		 countoff;
-	uint32_t	 i, n = 0;
-	uint8_t		*p;
-
-	if (pack_str(b, m->qid) == -1 || pack_u64(b, m->env.arrival) == -1 ||
-	    pack_u64(b, m->env.size) == -1 || pack_str(b, m->env.sender) == -1 ||
-	    pack_u32(b, sched_msg_state(m)) == -1 ||
-	    pack_u64(b, sched_msg_next_try(m)) == -1 ||
-	    pack_str(b, sched_msg_last_error(m)) == -1)
-		return -1;
-	countoff = b->len;
-	if (pack_u32(b, 0) == -1)
-		return -1;
-	for (i = 0; i < m->env.nrcpt; i++) {
-		const struct qrcpt *r = &m->env.rcpts[i];
-
-		/* a frame has a size limit; a huge list is cut short */
-		if (b->len + 4 + strlen(r->addr) + 4 > IPC_MAX_PAYLOAD)
-			break;
-		if (pack_str(b, r->addr) == -1 || pack_u32(b, r->state) == -1)
-			return -1;
-		n++;
-	}
-	p = (uint8_t *)b->p + countoff;
-	p[0] = (uint8_t)n;
-	p[1] = (uint8_t)(n >> 8);
-	p[2] = (uint8_t)(n >> 16);
-	p[3] = (uint8_t)(n >> 24);
-	return 0;
+	return record_pack_entry(b, m->qid, &m->env, sched_msg_state(m),
+	    sched_msg_next_try(m));
 }
 
 static void	ctl_list_more(struct ctl_client *);

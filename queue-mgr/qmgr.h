@@ -117,6 +117,13 @@ void	 record_content_key(const char *qid, uint32_t chunk,
 uint32_t record_content_nchunks(uint64_t size);
 /* Lower-cased domain of an address (after the last '@'), or NULL. */
 char	*record_rcpt_domain(const char *addr);
+/* The first waiting recipient's last reply: a message's "last error". */
+const char *record_last_error(const struct qenv *);
+/* An IPC_CTL_QUEUE_ENTRY payload (lib/ipc.h), for queue-mgr and for
+ * posternctl's offline view alike; a recipient list too big for one frame
+ * is cut short. */
+int	 record_pack_entry(struct buf *, const char *qid, const struct qenv *,
+	    uint32_t state, uint64_t next_try);
 
 /* ---- the Berkeley DB spool (spool.c) ---- */
 

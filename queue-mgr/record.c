@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipc.h"
 #include "pack.h"
 #include "qmgr.h"
 
@@ -202,4 +203,51 @@ record_rcpt_domain(const char *addr)
 	for (p = d; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
 	return d;
+}
+
+const char *
+record_last_error(const struct qenv *e)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < e->nrcpt; i++)
+		if (e->rcpts[i].state == QRCPT_PENDING &&
+		    e->rcpts[i].last_reply[0] != '\0')
+			return e->rcpts[i].last_reply;
+	return "";
+}
+
+int
+record_pack_entry(struct buf *b, const char *qid, const struct qenv *e,
+    uint32_t state, uint64_t next_try)
+{
+	size_t		 countoff;
+	uint32_t	 i, n = 0;
+	uint8_t		*p;
+
+	if (pack_str(b, qid) == -1 || pack_u64(b, e->arrival) == -1 ||
+	    pack_u64(b, e->size) == -1 || pack_str(b, e->sender) == -1 ||
+	    pack_u32(b, state) == -1 || pack_u64(b, next_try) == -1 ||
+	    pack_str(b, record_last_error(e)) == -1)
+		return -1;
+	countoff = b->len;
+	if (pack_u32(b, 0) == -1)
+		return -1;
+	for (i = 0; i < e->nrcpt; i++) {
+		const struct qrcpt *r = &e->rcpts[i];
+
+		/* a frame has a size limit; a huge list is cut short */
+		if (b->len + 4 + strlen(r->addr) + 4 > IPC_MAX_PAYLOAD)
+			break;
+		if (pack_str(b, r->addr) == -1 || pack_u32(b, r->state) == -1)
+			return -1;
+		n++;
+	}
+	/* the count, now known, little-endian as pack_u32 writes it */
+	p = (uint8_t *)b->p + countoff;
+	p[0] = (uint8_t)n;
+	p[1] = (uint8_t)(n >> 8);
+	p[2] = (uint8_t)(n >> 16);
+	p[3] = (uint8_t)(n >> 24);
+	return 0;
 }

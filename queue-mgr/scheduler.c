@@ -1586,13 +1586,7 @@ sched_msg_next_try(const struct qmsg *m)
 const char *
 sched_msg_last_error(const struct qmsg *m)
 {
-	uint32_t	 i;
-
-	for (i = 0; i < m->env.nrcpt; i++)
-		if (m->env.rcpts[i].state == QRCPT_PENDING &&
-		    m->env.rcpts[i].last_reply[0] != '\0')
-			return m->env.rcpts[i].last_reply;
-	return "";
+	return record_last_error(&m->env);
 }
 
 /*
