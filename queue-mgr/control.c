@@ -164,20 +164,6 @@ control_read_allowed(uid_t uid, gid_t gid, const gid_t *groups,
 	return group_has(&read_ids, uid, gid, groups, ngroups);
 }
 
-int
-control_read_only_verb(uint32_t type)
-{
-	switch (type) {
-	case IPC_CTL_QUEUE:
-	case IPC_CTL_SHOW:
-	case IPC_CTL_STATS:
-	case IPC_CTL_TRACE:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 static void
 ctl_client_free(struct ctl_client *cl)
 {
@@ -949,13 +935,170 @@ ctl_drain_cb(struct ipc_chan *c, void *arg)
 		ctl_trace_more(cl);
 }
 
+/* IPC_CTL_QUEUE: the listing goes out in slices (ctl_list_more). */
+static int
+ctl_queue(struct ctl_client *cl, struct ipc_msg *msg)
+{
+	if (msg->len != 0 || msg->fd != -1)
+		return -1;
+	cl->listing = 1;
+	cl->nsent = 0;
+	cl->last[0] = '\0';
+	ctl_list_more(cl);
+	return 0;
+}
+
+/* IPC_CTL_FLUSH: str queue id, "" for all. */
+static int
+ctl_flush(struct ctl_client *cl, struct ipc_msg *msg)
+{
+	struct unpack	 u;
+	char		*qid = NULL, text[64];
+	int		 n;
+
+	if (msg->fd != -1)
+		return -1;
+	unpack_init(&u, msg->data, msg->len);
+	if (unpack_str(&u, &qid, QID_LEN) == -1 || unpack_done(&u) == -1) {
+		free(qid);
+		return -1;
+	}
+	if (qid[0] != '\0' && !qid_valid(qid, strlen(qid)))
+		n = -1;
+	else
+		n = sched_flush(qid);
+	if (n < 0) {
+		ctl_reply(cl, IPC_CTL_ERROR, "no such message");
+	} else {
+		snprintf(text, sizeof(text), "%d message%s scheduled", n,
+		    n == 1 ? "" : "s");
+		ctl_reply(cl, IPC_CTL_OK, text);
+		log_info("control: flush %s: %s", qid[0] ? qid : "all", text);
+	}
+	free(qid);
+	return 0;
+}
+
+/* IPC_CTL_PAUSE: u32 on, str "incoming" or "outgoing". */
+static int
+ctl_pause(struct ctl_client *cl, struct ipc_msg *msg)
+{
+	struct unpack	 u;
+	char		*what = NULL, text[64];
+	uint32_t	 on;
+	int		 n;
+
+	if (msg->fd != -1)
+		return -1;
+	unpack_init(&u, msg->data, msg->len);
+	if (unpack_u32(&u, &on) == -1 ||
+	    unpack_str(&u, &what, CONTROL_MAX_ID) == -1 ||
+	    unpack_done(&u) == -1 || on > 1) {
+		free(what);
+		return -1;
+	}
+	if (strcmp(what, "incoming") == 0) {
+		n = qmgr_pause_incoming((int)on);
+		snprintf(text, sizeof(text), "incoming mail %s%s",
+		    n == 1 ? "already " : "", on ? "paused" : "resumed");
+		ctl_reply(cl, IPC_CTL_OK, text);
+	} else if (strcmp(what, "outgoing") != 0)
+		ctl_reply(cl, IPC_CTL_ERROR, "pause what? incoming or "
+		    "outgoing");
+	else {
+		n = sched_pause((int)on);
+		snprintf(text, sizeof(text), "outgoing delivery %s%s",
+		    n == 1 ? "already " : "", on ? "paused" : "resumed");
+		ctl_reply(cl, IPC_CTL_OK, text);
+	}
+	free(what);
+	return 0;
+}
+
+/* IPC_CTL_HOLD and IPC_CTL_RELEASE: str queue id. */
+static int
+ctl_hold(struct ctl_client *cl, struct ipc_msg *msg)
+{
+	struct unpack	 u;
+	char		*qid = NULL, text[64];
+	int		 n;
+
+	if (msg->fd != -1)
+		return -1;
+	unpack_init(&u, msg->data, msg->len);
+	if (unpack_str(&u, &qid, QID_LEN) == -1 || unpack_done(&u) == -1) {
+		free(qid);
+		return -1;
+	}
+	if (!qid_valid(qid, strlen(qid)))
+		n = -1;
+	else if (msg->type == IPC_CTL_HOLD)
+		n = sched_hold(qid);
+	else
+		n = sched_release(qid);
+	if (n < 0)
+		ctl_reply(cl, IPC_CTL_ERROR, "no such message");
+	else {
+		snprintf(text, sizeof(text), "%s %s%s", qid,
+		    n == 1 ? "already " : "",
+		    msg->type == IPC_CTL_HOLD ? "held" : "released");
+		ctl_reply(cl, IPC_CTL_OK, text);
+	}
+	free(qid);
+	return 0;
+}
+
+/*
+ * Every request posternctl may send: its handler (-1 = malformed, the
+ * client is closed) and whether ctl_read_group may send it.
+ */
+struct ctl_verb {
+	uint32_t	 type;
+	int		(*run)(struct ctl_client *, struct ipc_msg *);
+	int		 read_only;
+};
+
+static const struct ctl_verb ctl_verbs[] = {
+	{ IPC_CTL_QUEUE, ctl_queue, 1 },
+	{ IPC_CTL_SHOW, ctl_show, 1 },
+	{ IPC_CTL_STATS, ctl_stats, 1 },
+	{ IPC_CTL_TRACE, ctl_trace, 1 },
+	{ IPC_CTL_FLUSH, ctl_flush, 0 },
+	{ IPC_CTL_HOLD, ctl_hold, 0 },
+	{ IPC_CTL_RELEASE, ctl_hold, 0 },
+	{ IPC_CTL_DELETE, ctl_remove, 0 },
+	{ IPC_CTL_BOUNCE, ctl_remove, 0 },
+	{ IPC_CTL_PAUSE, ctl_pause, 0 },
+	{ IPC_CTL_REQUEUE, ctl_requeue, 0 },
+	{ IPC_CTL_LOG_LEVEL, ctl_log_level, 0 },
+	{ IPC_CTL_RELOAD, ctl_reload, 0 },
+	{ IPC_CTL_POLICY_TEST, ctl_policy_test, 0 },
+};
+
+static const struct ctl_verb *
+ctl_verb_find(uint32_t type)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ctl_verbs) / sizeof(ctl_verbs[0]); i++)
+		if (ctl_verbs[i].type == type)
+			return &ctl_verbs[i];
+	return NULL;
+}
+
+int
+control_read_only_verb(uint32_t type)
+{
+	const struct ctl_verb *v = ctl_verb_find(type);
+
+	return v != NULL && v->read_only;
+}
+
 static void
 ctl_msg_cb(struct ipc_chan *c, struct ipc_msg *msg, void *arg)
 {
 	struct ctl_client	*cl = arg;
-	struct unpack		 u;
-	char			*qid = NULL, text[64];
-	int			 n;
+	const struct ctl_verb	*v;
 
 	(void)c;
 	cl->reqid = msg->id;
@@ -971,127 +1114,8 @@ ctl_msg_cb(struct ipc_chan *c, struct ipc_msg *msg, void *arg)
 		    "needs root or admin_group (ctl_read_group may only read)");
 		return;
 	}
-	switch (msg->type) {
-	case IPC_CTL_TRACE:
-		if (ctl_trace(cl, msg) == -1)
-			break;
+	if ((v = ctl_verb_find(msg->type)) != NULL && v->run(cl, msg) == 0)
 		return;
-	case IPC_CTL_REQUEUE:
-		if (ctl_requeue(cl, msg) == -1)
-			break;
-		return;
-	case IPC_CTL_LOG_LEVEL:
-		if (ctl_log_level(cl, msg) == -1)
-			break;
-		return;
-	case IPC_CTL_RELOAD:
-		if (ctl_reload(cl, msg) == -1)
-			break;
-		return;
-	case IPC_CTL_POLICY_TEST:
-		if (ctl_policy_test(cl, msg) == -1)
-			break;
-		return;
-	case IPC_CTL_QUEUE:
-		if (msg->len != 0 || msg->fd != -1)
-			break;
-		cl->listing = 1;
-		cl->nsent = 0;
-		cl->last[0] = '\0';
-		ctl_list_more(cl);
-		return;
-	case IPC_CTL_FLUSH:
-		if (msg->fd != -1)
-			break;
-		unpack_init(&u, msg->data, msg->len);
-		if (unpack_str(&u, &qid, QID_LEN) == -1 || unpack_done(&u) == -1) {
-			free(qid);
-			break;
-		}
-		if (qid[0] != '\0' && !qid_valid(qid, strlen(qid)))
-			n = -1;
-		else
-			n = sched_flush(qid);
-		if (n < 0) {
-			ctl_reply(cl, IPC_CTL_ERROR, "no such message");
-		} else {
-			snprintf(text, sizeof(text), "%d message%s scheduled", n,
-			    n == 1 ? "" : "s");
-			ctl_reply(cl, IPC_CTL_OK, text);
-			log_info("control: flush %s: %s", qid[0] ? qid : "all", text);
-		}
-		free(qid);
-		return;
-	case IPC_CTL_SHOW:
-		if (ctl_show(cl, msg) == -1)
-			break;
-		return;
-	case IPC_CTL_STATS:
-		if (ctl_stats(cl, msg) == -1)
-			break;
-		return;
-	case IPC_CTL_PAUSE: {
-		uint32_t on;
-
-		if (msg->fd != -1)
-			break;
-		unpack_init(&u, msg->data, msg->len);
-		if (unpack_u32(&u, &on) == -1 ||
-		    unpack_str(&u, &qid, CONTROL_MAX_ID) == -1 ||
-		    unpack_done(&u) == -1 || on > 1) {
-			free(qid);
-			break;
-		}
-		if (strcmp(qid, "incoming") == 0) {
-			n = qmgr_pause_incoming((int)on);
-			snprintf(text, sizeof(text), "incoming mail %s%s",
-			    n == 1 ? "already " : "", on ? "paused" : "resumed");
-			ctl_reply(cl, IPC_CTL_OK, text);
-		} else if (strcmp(qid, "outgoing") != 0)
-			ctl_reply(cl, IPC_CTL_ERROR, "pause what? incoming or "
-			    "outgoing");
-		else {
-			n = sched_pause((int)on);
-			snprintf(text, sizeof(text), "outgoing delivery %s%s",
-			    n == 1 ? "already " : "", on ? "paused" : "resumed");
-			ctl_reply(cl, IPC_CTL_OK, text);
-		}
-		free(qid);
-		return;
-	}
-	case IPC_CTL_DELETE:
-	case IPC_CTL_BOUNCE:
-		if (ctl_remove(cl, msg) == -1)
-			break;
-		return;
-	case IPC_CTL_HOLD:
-	case IPC_CTL_RELEASE:
-		if (msg->fd != -1)
-			break;
-		unpack_init(&u, msg->data, msg->len);
-		if (unpack_str(&u, &qid, QID_LEN) == -1 || unpack_done(&u) == -1) {
-			free(qid);
-			break;
-		}
-		if (!qid_valid(qid, strlen(qid)))
-			n = -1;
-		else if (msg->type == IPC_CTL_HOLD)
-			n = sched_hold(qid);
-		else
-			n = sched_release(qid);
-		if (n < 0)
-			ctl_reply(cl, IPC_CTL_ERROR, "no such message");
-		else {
-			snprintf(text, sizeof(text), "%s %s%s", qid,
-			    n == 1 ? "already " : "",
-			    msg->type == IPC_CTL_HOLD ? "held" : "released");
-			ctl_reply(cl, IPC_CTL_OK, text);
-		}
-		free(qid);
-		return;
-	default:
-		break;
-	}
 	log_warn("control: malformed %s request, closing the client",
 	    ipc_type_name(msg->type));
 	ctl_close_with(cl, IPC_CTL_ERROR, "malformed request");
